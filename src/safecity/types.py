@@ -1,0 +1,84 @@
+"""The typed containers that cross stage boundaries (DESIGN.md: one container per boundary).
+
+Detections and Tracks are supervision's struct-of-arrays `Detections` (xyxy, confidence, class_id,
+tracker_id): the tracker, line and zone primitives we build on all speak it, so wrapping it would only add
+copies. Tracks are Detections whose `tracker_id` is set.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import supervision as sv
+
+Detections = sv.Detections
+Tracks = sv.Detections
+
+EVENT_SCHEMA_VERSION = 1
+
+# COCO-80 ids of the classes the platform cares about; the detector filters to the configured subset.
+COCO_CLASSES: dict[int, str] = {0: "person", 1: "bicycle", 2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}
+LABEL_TO_COCO: dict[str, int] = {v: k for k, v in COCO_CLASSES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded picture of one camera.
+
+    `pts` is the stream's own presentation time in seconds (monotonic within one connection);
+    `ts` is the absolute UTC time in epoch seconds that the pipeline assigns it.
+    """
+
+    camera_id: str
+    seq: int
+    pts: float
+    ts: float
+    image: np.ndarray  # HxWx3 uint8, BGR
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+class EventKind(enum.StrEnum):
+    LINE_CROSSING = "line_crossing"
+    ZONE_ENTER = "zone_enter"
+    ZONE_EXIT = "zone_exit"
+    CROWDING = "crowding"
+    LOITERING = "loitering"
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What leaves a camera worker. Append-only; `schema_version` lets consumers read old rows."""
+
+    camera_id: str
+    kind: EventKind
+    start: datetime
+    end: datetime
+    label: str | None = None
+    track_id: int | None = None
+    line_id: str | None = None
+    zone_id: str | None = None
+    direction: str | None = None
+    count: int | None = None
+    score: float | None = None
+    snapshot: str | None = None  # a key in media storage, never pixels
+    id: str = field(default_factory=new_event_id)
+    schema_version: int = EVENT_SCHEMA_VERSION
