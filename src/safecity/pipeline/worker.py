@@ -1,0 +1,181 @@
+"""A camera worker: a reader thread (decode) and an analysis thread joined by a bounded queue.
+
+Live sources never block the decoder: when analysis falls behind, the oldest queued frame is dropped and
+counted. Files that are not paced are read losslessly (the reader waits), so a file run is reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, replace
+
+import cv2
+
+from safecity.bus.base import Bus
+from safecity.config.models import CameraConfig
+from safecity.ingest import SourceSpec, VideoSource, open_source
+from safecity.media.snapshots import encode_jpeg, snapshot_key
+from safecity.media.storage import MediaStorage
+from safecity.pipeline.analyzer import Analysis, FrameAnalyzer
+from safecity.types import Event, Frame
+
+log = logging.getLogger(__name__)
+QUEUE_SIZE = 4
+SNAPSHOT_BOX = (0, 0, 255)
+
+
+@dataclass(slots=True)
+class CameraMetrics:
+    frames_in: int = 0
+    frames_analysed: int = 0
+    frames_dropped: int = 0
+    events: int = 0
+    analysed_fps: float = 0.0
+    last_frame_ts: float | None = None
+    running: bool = False
+    error: str | None = None
+
+
+def is_file_source(url: str) -> bool:
+    return "://" not in url or url.startswith("file://")
+
+
+class CameraWorker:
+    def __init__(self, camera: CameraConfig, analyzer: FrameAnalyzer, bus: Bus, media: MediaStorage,
+                 *, pace: bool | None = None) -> None:
+        self.camera = camera
+        self.analyzer = analyzer
+        self.bus = bus
+        self.media = media
+        file = is_file_source(camera.source)
+        self.pace = camera.loop if pace is None else pace  # a looped demo file plays at its own speed
+        self.lossless = file and not self.pace
+        self.source: VideoSource = open_source(SourceSpec(camera_id=camera.id, url=camera.source,
+                                                          fps=camera.fps, loop=camera.loop))
+        self.metrics = CameraMetrics()
+        self.latest: Analysis | None = None
+        self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self.metrics.running = True
+        for target, name in ((self._read, "read"), (self._analyse_loop, "analyse")):
+            t = threading.Thread(target=target, name=f"{name}-{self.camera.id}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.source.stop()
+        self.join(timeout=10)
+
+    def join(self, timeout: float | None = None) -> None:
+        for t in self._threads:
+            t.join(timeout)
+
+    @property
+    def done(self) -> bool:
+        return bool(self._threads) and not any(t.is_alive() for t in self._threads)
+
+    def _read(self) -> None:
+        start_wall: float | None = None
+        first_pts = 0.0
+        try:
+            for frame in self.source.frames():
+                if self._stop.is_set():
+                    break
+                if self.pace:
+                    if start_wall is None:
+                        start_wall, first_pts = time.monotonic(), frame.pts
+                    delay = (frame.pts - first_pts) - (time.monotonic() - start_wall)
+                    if delay > 0 and self._stop.wait(delay):
+                        break
+                self.metrics.frames_in += 1
+                self._enqueue(frame)
+        except Exception as exc:  # a source that gives up (bad file, retries exhausted) stops this camera only
+            log.error("camera %s: source stopped: %s", self.camera.id, exc)
+            self.metrics.error = str(exc)
+        finally:
+            self._put_end()
+
+    def _enqueue(self, frame: Frame) -> None:
+        if self.lossless:
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(frame, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+            return
+        while True:
+            try:
+                self._queue.put_nowait(frame)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.metrics.frames_dropped += 1
+                except queue.Empty:
+                    pass
+
+    def _put_end(self) -> None:
+        while True:
+            try:
+                self._queue.put(None, timeout=0.2)
+                return
+            except queue.Full:
+                if self._stop.is_set():
+                    try:
+                        self._queue.get_nowait()
+                    except queue.Empty:
+                        pass
+
+    def _analyse_loop(self) -> None:
+        reconnects = 0
+        last_pts = float("-inf")
+        window_start, window_frames = time.monotonic(), 0
+        try:
+            while (frame := self._queue.get()) is not None:
+                if self.source.stats.reconnects != reconnects or frame.pts <= last_pts:
+                    reconnects = self.source.stats.reconnects
+                    self.analyzer.reset_tracks()
+                last_pts = frame.pts
+                self._handle(self.analyzer.analyse(frame))
+                window_frames += 1
+                now = time.monotonic()
+                if now - window_start >= 2.0:
+                    self.metrics.analysed_fps = window_frames / (now - window_start)
+                    window_start, window_frames = now, 0
+        except Exception as exc:
+            log.exception("camera %s: analysis failed", self.camera.id)
+            self.metrics.error = str(exc)
+            self.source.stop()
+        finally:
+            self.metrics.running = False
+
+    def _handle(self, result: Analysis) -> None:
+        self.latest = result
+        self.metrics.frames_analysed += 1
+        self.metrics.last_frame_ts = result.frame.ts
+        for hit in result.hits:
+            event = self._with_snapshot(hit.event, result, hit.subject)
+            self.bus.publish(event)
+            self.metrics.events += 1
+
+    def _with_snapshot(self, event: Event, result: Analysis, subject: int | None) -> Event:
+        image = result.frame.image
+        if subject is not None:
+            image = image.copy()
+            x1, y1, x2, y2 = (int(v) for v in result.tracks.xyxy[subject])
+            cv2.rectangle(image, (x1, y1), (x2, y2), SNAPSHOT_BOX, 2)
+        key = snapshot_key(event)
+        try:
+            self.media.put(key, encode_jpeg(image))
+        except OSError as exc:  # the event matters more than its picture
+            log.error("camera %s: snapshot %s not written: %s", self.camera.id, key, exc)
+            return event
+        return replace(event, snapshot=key)

@@ -1,0 +1,123 @@
+"""ONNX Runtime object detector: preprocessing per layout, decoding, class filter, NMS.
+
+The CPU provider and thread counts are always explicit: ONNX Runtime otherwise picks whatever provider
+it finds and as many threads as cores, which fights the decode and tracking threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import supervision as sv
+
+from safecity.vision.decoders import RawBoxes, decode_nanodet, decode_yolov8, decode_yolox
+
+NANODET_MEAN = np.array([103.53, 116.28, 123.675], np.float32)
+NANODET_INV_STD = 1.0 / np.array([57.375, 57.12, 58.395], np.float32)
+LETTERBOX_FILL = 114
+
+
+class Detector(Protocol):
+    def detect(self, image: np.ndarray) -> sv.Detections: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A model input and how to map its pixels back to the source image."""
+
+    tensor: np.ndarray
+    scale_x: float
+    scale_y: float
+    pad_x: float
+    pad_y: float
+
+
+def _letterbox(image: np.ndarray, size: tuple[int, int], centre: bool) -> tuple[np.ndarray, float, int, int]:
+    w, h = size
+    r = min(w / image.shape[1], h / image.shape[0])
+    nw, nh = round(image.shape[1] * r), round(image.shape[0] * r)
+    canvas = np.full((h, w, 3), LETTERBOX_FILL, np.uint8)
+    px, py = ((w - nw) // 2, (h - nh) // 2) if centre else (0, 0)
+    canvas[py : py + nh, px : px + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    return canvas, r, px, py
+
+
+def prepare(image: np.ndarray, layout: str, size: tuple[int, int]) -> Prepared:
+    h, w = image.shape[:2]
+    if layout == "nanodet":
+        resized = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        x = (resized - NANODET_MEAN) * NANODET_INV_STD
+        return Prepared(x.transpose(2, 0, 1)[None].copy(), size[0] / w, size[1] / h, 0.0, 0.0)
+    boxed, r, px, py = _letterbox(image, size, centre=layout == "yolov8")
+    if layout == "yolov8":
+        t = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
+    else:
+        t = boxed.astype(np.float32)
+    return Prepared(t.transpose(2, 0, 1)[None].copy(), r, r, float(px), float(py))
+
+
+def make_session(model: Path, threads: int) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+class OnnxDetector:
+    """`detect(image) -> Detections` for any model whose outputs follow a supported layout."""
+
+    def __init__(
+        self,
+        model: Path,
+        *,
+        layout: str = "nanodet",
+        input_size: tuple[int, int] = (416, 416),
+        class_ids: list[int],
+        confidence: float = 0.3,
+        nms_iou: float = 0.6,
+        threads: int = 2,
+    ) -> None:
+        if layout not in ("nanodet", "yolov8", "yolox"):
+            raise ValueError(f"unknown detector layout {layout!r}: use nanodet, yolov8 or yolox")
+        if not class_ids:
+            raise ValueError("the detector needs at least one class of interest")
+        self.layout = layout
+        self.input_size = input_size
+        self.class_ids = np.array(sorted(class_ids), np.int64)
+        self.confidence = confidence
+        self.nms_iou = nms_iou
+        self.session = make_session(model, threads)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def infer(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """Raw model outputs; the benchmark's 'detector alone' is exactly this call."""
+        return list(self.session.run(None, {self.input_name: tensor}))
+
+    def detect(self, image: np.ndarray) -> sv.Detections:
+        prep = prepare(image, self.layout, self.input_size)
+        raw = self._decode(self.infer(prep.tensor))
+        return self._to_detections(raw, prep, image.shape[1], image.shape[0])
+
+    def _decode(self, outputs: list[np.ndarray]) -> RawBoxes:
+        if self.layout == "nanodet":
+            return decode_nanodet(outputs, self.input_size, self.class_ids, self.confidence)
+        if self.layout == "yolov8":
+            return decode_yolov8(outputs, self.class_ids, self.confidence)
+        return decode_yolox(outputs, self.class_ids, self.confidence)
+
+    def _to_detections(self, raw: RawBoxes, prep: Prepared, width: int, height: int) -> sv.Detections:
+        if len(raw.score) == 0:
+            return sv.Detections.empty()
+        xyxy = raw.xyxy.copy()
+        xs, ys = xyxy[:, 0::2], xyxy[:, 1::2]  # views: x1,x2 and y1,y2
+        np.clip((xs - prep.pad_x) / prep.scale_x, 0, width, out=xs)
+        np.clip((ys - prep.pad_y) / prep.scale_y, 0, height, out=ys)
+        dets = sv.Detections(xyxy=xyxy, confidence=raw.score, class_id=raw.class_id)
+        return dets.with_nms(threshold=self.nms_iou, class_agnostic=False)
