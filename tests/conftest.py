@@ -23,3 +23,18 @@ def pets_video(shared_data: Path) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} missing")
     return path
+
+
+@pytest.fixture(scope="session")
+def nanodet_model() -> Path:
+    """The installed NanoDet model; CI installs it, so there a missing model is a failure, not a skip."""
+    import os
+
+    from safecity.vision.models import ModelNotInstalledError, default_cache_dir, model_path
+
+    try:
+        return model_path(default_cache_dir(), "nanodet-m-416")
+    except ModelNotInstalledError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))

@@ -36,7 +36,10 @@ from safecity.vision.tfjs_onnx_ops import (
     TfjsConversionError,
     TfjsNode,
     UnsupportedOpError,
+    attr_value,
     identity,
+    tensor_type,
+    tf_dtype,
 )
 
 __all__ = [
@@ -88,7 +91,7 @@ def _decode_weight(spec: Mapping[str, Any], data: bytes, offset: int) -> tuple[A
     count = int(np.prod(shape, dtype=np.int64))
     end = offset + count * stored_dtype.itemsize
     if end > len(data):
-        raise TfjsConversionError(f"weight {name!r} ends at byte {end}, past the {len(data)} bytes of its shards")
+        raise TfjsConversionError(f"weight {name!r} ends at byte {end}, past the {len(data)} shard bytes")
     raw = np.frombuffer(data, stored_dtype, count, offset).reshape(shape)
     return _dequantize(raw, dtype, quant), end
 
@@ -120,7 +123,7 @@ def _parse_node(raw: Mapping[str, Any]) -> TfjsNode:
     return TfjsNode(raw["name"], raw["op"], inputs, raw.get("attr", {}))
 
 
-def _signature(model: Mapping[str, Any], nodes: Sequence[TfjsNode]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _signature(model: Mapping[str, Any], nodes: Sequence[TfjsNode]) -> tuple[tuple[str, ...], ...]:
     signature = model.get("signature") or {}
     inputs = tuple(v.get("name", k) for k, v in (signature.get("inputs") or {}).items())
     outputs = tuple(v.get("name", k) for k, v in (signature.get("outputs") or {}).items())
@@ -181,7 +184,7 @@ def _sparse_to_dense(node: TfjsNode, args: list[Array]) -> list[Array]:
     index = indices.astype(np.int64)
     index = index.reshape(-1, 1) if index.ndim < 2 else index
     if index.shape[1] != dense.ndim:
-        raise TfjsConversionError(f"node {node.name!r}: indices of width {index.shape[1]} for rank {dense.ndim}")
+        raise TfjsConversionError(f"node {node.name!r}: {index.shape[1]}-wide indices for rank {dense.ndim}")
     dense[tuple(index.T)] = np.broadcast_to(values, (index.shape[0],))
     return [dense]
 
@@ -198,8 +201,27 @@ FOLDERS: dict[str, Folder] = {
 }
 
 
-def _convert_node(b: GraphBuilder, node: TfjsNode) -> None:
+def _placeholder(b: GraphBuilder, node: TfjsNode) -> None:
+    shape_attr = attr_value(node, "shape", "shape", {})
+    if shape_attr.get("unknownRank"):
+        raise TfjsConversionError(f"input {node.name!r} has an unknown rank")
+    shape = [int(d.get("size", -1)) for d in shape_attr.get("dim", [])]
+    elem_type = tensor_type(np.empty(0, tf_dtype(node)))
+    dims = [d if d >= 0 else f"{node.name}_dim{i}" for i, d in enumerate(shape)]
+    b.inputs.append(helper.make_tensor_value_info(node.ref(), elem_type, dims))
+    b.set(node.ref(), node.ref(), shape, identity(len(shape)), elem_type)
+
+
+def _convert_node(b: GraphBuilder, node: TfjsNode, weights: Mapping[str, Array]) -> None:
     """Fold ``node`` when all its inputs are constants and it can be; otherwise emit ONNX for it."""
+    if node.op == "Const":
+        if node.name not in weights:
+            raise TfjsConversionError(f"constant {node.name!r} has no data in the weights manifest")
+        b.consts[node.ref()] = weights[node.name].astype(tf_dtype(node))
+        return
+    if node.op == "Placeholder":
+        _placeholder(b, node)
+        return
     folder = FOLDERS.get(node.op)
     if folder is not None and node.inputs and all(ref in b.consts for ref in node.inputs):
         for i, array in enumerate(folder(node, [b.consts[ref] for ref in node.inputs])):
@@ -230,13 +252,14 @@ def convert_graph(graph: TfjsGraph, *, name: str = "tfjs_graph", doc: str = "") 
     """Convert a parsed TF.js graph to a checked ONNX model (opset 17) with the signature's I/O names."""
     order = _ordered(graph.nodes, graph.outputs)
     consumers = Counter([ref for node in order for ref in node.inputs] + list(graph.outputs))
-    b = GraphBuilder(graph.weights, consumers, graph.outputs)
+    b = GraphBuilder(consumers, graph.outputs)
     for node in order:
-        _convert_node(b, node)
+        _convert_node(b, node, graph.weights)
     outputs = [_emit_output(b, ref) for ref in graph.outputs]
     rank = {ref: i for i, ref in enumerate(graph.inputs)}
     inputs = sorted(b.inputs, key=lambda v: rank.get(v.name, len(rank)))
-    onnx_graph = helper.make_graph(b.nodes, name, inputs, outputs, list(b.initializers.values()), doc_string=doc)
+    initializers = list(b.initializers.values())
+    onnx_graph = helper.make_graph(b.nodes, name, inputs, outputs, initializers, doc_string=doc)
     model = helper.make_model(
         onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="safecity.vision.tfjs_onnx",
         ir_version=IR_VERSION,

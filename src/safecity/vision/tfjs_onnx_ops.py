@@ -92,11 +92,9 @@ def attr_ints(node: TfjsNode, key: str, default: Sequence[int]) -> list[int]:
 
 
 class GraphBuilder:
-    """Holds converted values, constants and emitted ONNX nodes/initializers."""
+    """Converted values and constants (by TF tensor ref ``node:index``), emitted ONNX nodes/initializers."""
 
-    def __init__(self, weights: Mapping[str, Array], consumers: Mapping[str, int],
-                 graph_outputs: Sequence[str]) -> None:
-        self.weights = weights
+    def __init__(self, consumers: Mapping[str, int], graph_outputs: Sequence[str]) -> None:
         self.consumers = consumers
         self.graph_outputs = frozenset(graph_outputs)
         self.nodes: list[onnx.NodeProto] = []
@@ -154,7 +152,7 @@ class GraphBuilder:
         return self._layouts[key]
 
     def laid_out(self, value: Value, perm: Sequence[int]) -> Value:
-        """``value`` with its physical array re-laid out so that logical == physical transposed by ``perm``."""
+        """``value`` re-laid out so that its logical array == its physical array transposed by ``perm``."""
         return Value(self.physical(value, inverse(perm)), value.shape, tuple(perm), value.elem_type)
 
     def plain(self, ref: str) -> Value:
@@ -250,23 +248,6 @@ def _set_nchw(b: GraphBuilder, ref: str, name: str, fmt: str, nchw: Sequence[int
 Handler = Callable[[GraphBuilder, TfjsNode], None]
 
 
-def _placeholder(b: GraphBuilder, node: TfjsNode) -> None:
-    shape_attr = attr_value(node, "shape", "shape", {})
-    if shape_attr.get("unknownRank"):
-        raise TfjsConversionError(f"input {node.name!r} has an unknown rank")
-    shape = [int(d.get("size", -1)) for d in shape_attr.get("dim", [])]
-    elem_type = tensor_type(np.empty(0, tf_dtype(node)))
-    dims = [d if d >= 0 else f"{node.name}_dim{i}" for i, d in enumerate(shape)]
-    b.inputs.append(helper.make_tensor_value_info(node.ref(), elem_type, dims))
-    b.set(node.ref(), node.ref(), shape, identity(len(shape)), elem_type)
-
-
-def _const(b: GraphBuilder, node: TfjsNode) -> None:
-    if node.name not in b.weights:
-        raise TfjsConversionError(f"constant {node.name!r} has no data in the weights manifest")
-    b.consts[node.ref()] = b.weights[node.name].astype(tf_dtype(node))
-
-
 def _identity(b: GraphBuilder, node: TfjsNode) -> None:
     b.values[node.ref()] = b.value(node.inputs[0])
 
@@ -311,7 +292,7 @@ def _pad(b: GraphBuilder, node: TfjsNode) -> None:
     x = b.value(node.inputs[0])
     pads = b.const(node.inputs[1], node).astype(np.int64).reshape(-1, 2)
     if pads.shape[0] != len(x.shape):
-        raise TfjsConversionError(f"node {node.name!r}: paddings {pads.tolist()} do not match rank {len(x.shape)}")
+        raise TfjsConversionError(f"node {node.name!r}: paddings {pads.tolist()} for rank {len(x.shape)}")
     physical = pads[list(inverse(x.perm))]
     inputs = [x.name, b.initializer(f"{node.name}/pads", np.concatenate([physical[:, 0], physical[:, 1]]))]
     if node.op == "PadV2":
@@ -342,8 +323,10 @@ def _binary_with_const(b: GraphBuilder, node: TfjsNode, onnx_op: str) -> None:
     ref, const_ref = (node.inputs[1], node.inputs[0]) if const_first else node.inputs[:2]
     x, c = b.value(ref), b.const(const_ref, node)
     if c.ndim > len(x.shape):
-        x = b.plain(ref)
-    const = to_physical(c, len(x.shape), x.perm).astype(helper.tensor_dtype_to_np_dtype(x.elem_type))
+        x, const = b.plain(ref), c
+    else:
+        const = to_physical(c, len(x.shape), x.perm)
+    const = const.astype(helper.tensor_dtype_to_np_dtype(x.elem_type))
     shape = broadcast_shape(x.shape, c.shape)
     if onnx_op == "Add" and _fuse_bias(b, ref, x, const):
         b.set(node.ref(), x.name, shape, x.perm, x.elem_type)
@@ -413,7 +396,7 @@ def _concat(b: GraphBuilder, node: TfjsNode) -> None:
 
 def _split_sizes(node: TfjsNode, sizes: list[int], dim: int) -> list[int]:
     if sizes.count(-1) > 1 or (-1 in sizes and dim < 0):
-        raise TfjsConversionError(f"node {node.name!r}: cannot resolve split sizes {sizes} of a dimension {dim}")
+        raise TfjsConversionError(f"node {node.name!r}: split sizes {sizes} do not fit dimension {dim}")
     if -1 in sizes:
         sizes[sizes.index(-1)] = dim - (sum(sizes) + 1)
     if dim >= 0 and sum(sizes) != dim:
@@ -488,7 +471,8 @@ def _resize_bilinear(b: GraphBuilder, node: TfjsNode) -> None:
     nchw = b.physical(x, NHWC_TO_NCHW)
     sizes = _resize_sizes(b, node, x, nchw, hw)
     out = b.out(node)
-    b.emit("Resize", [nchw, "", "", sizes], [out], node.name, mode="linear", coordinate_transformation_mode=mode)
+    attrs = {"mode": "linear", "coordinate_transformation_mode": mode}
+    b.emit("Resize", [nchw, "", "", sizes], [out], node.name, **attrs)
     _set_nchw(b, node.ref(), out, "NHWC", (x.shape[0], x.shape[3], *hw), x.elem_type)
 
 
@@ -497,7 +481,7 @@ def _needs_constants(b: GraphBuilder, node: TfjsNode) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
-    "Placeholder": _placeholder, "Const": _const, "Identity": _identity,
+    "Identity": _identity,
     "Conv2D": _conv2d, "MaxPool": _max_pool, "Pad": _pad, "PadV2": _pad,
     "Add": _binary("Add"), "AddV2": _binary("Add"),
     "LeakyRelu": _unary("LeakyRelu"), "Sigmoid": _unary("Sigmoid"),
