@@ -18,8 +18,9 @@ Design
   open and read for all protocols; RTSP also gets the demuxer's socket `timeout` (microseconds; the older
   `stimeout` no longer exists in FFmpeg >= 5) and `rtsp_transport`.
 - Timestamps: Frame.pts is the stream's pts in seconds (packet/frame pts * time_base), per connection for
-  live streams; Frame.ts is a wall-clock anchor taken at the connection's first frame plus the pts elapsed
-  since. MJPEG over HTTP has no timestamps (FFmpeg invents 25 fps), so its frames are stamped on arrival.
+  live streams; Frame.ts is the wall clock when the connection was opened plus the pts elapsed since
+  its first frame. MJPEG over HTTP has no timestamps (FFmpeg invents 25 fps), so its frames are stamped
+  on arrival.
 - Sampling to `fps` happens on pts before the costly steps: a skipped frame is never converted to BGR, and
   with intra-only codecs (MJPEG) a skipped packet is not even decoded. A packet that fails to decode is
   counted in `stats.errors` and skipped.
@@ -32,11 +33,12 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import av
 import av.error
@@ -54,7 +56,7 @@ log = logging.getLogger(__name__)
 LIVE_ANALYZE_DURATION_US = 1_000_000  # FFmpeg's default 5 s probe makes each (re)connect ~2 s slower
 FILE_QUEUE_SIZE = 4
 LIVE_QUEUE_SIZE = 2
-READER_JOIN_S = 1.0
+READER_JOIN_S = 0.25
 UNTIMED_FORMATS = frozenset({"mpjpeg", "mjpeg"})
 _AV_ERRORS = (av.error.FFmpegError, OSError, EOFError)
 _END = object()
@@ -124,7 +126,11 @@ class _Run:
 
 
 class VideoSource:
-    """One camera's frames; see the module docstring for the design."""
+    """One camera's frames; see the module docstring for the design.
+
+    `clock` stamps frames (wall-clock seconds); `sleep` is called for backoff waits only when one is
+    injected (tests): the default waits on an event that stop() sets, so a backoff never delays stop().
+    """
 
     def __init__(
         self,
@@ -164,8 +170,8 @@ class VideoSource:
             run.halt.set()
             run.out.wake()
 
-    def frames(self) -> Iterator[Frame]:
-        """Yield Frames until EOF (files without loop), stop(), or a SourceError."""
+    def frames(self) -> Generator[Frame, None, None]:
+        """Yield Frames until EOF (files without loop), stop(), or a SourceError; close() it to end early."""
         run = self._start_run()
         if run is None:
             return
@@ -219,14 +225,20 @@ class VideoSource:
         except BaseException as exc:  # handed to the consumer, which re-raises it in its own thread
             run.out.put_final(exc)
         finally:
-            self.stats.connected = False
+            with self._lock:
+                if self._run in (run, None):  # a late reader must not overwrite its successor's state
+                    self.stats.connected = False
 
     def _read_file(self, run: _Run) -> None:
-        path = file_path(self.spec.url)
+        try:
+            path = file_path(self.spec.url)
+        except ValueError as exc:
+            raise SourceError(f"{self.name}: {exc}") from exc
         while not run.halted:
+            opened_at = self._clock()
             with closing(self._open_file(path)) as container:
                 self.stats.connected = True
-                decoded, error = self._play(container, run, continuous=True)
+                decoded, error = self._play(container, run, opened_at, continuous=True)
                 self.stats.connected = False
             if decoded == 0 and not run.halted:
                 detail = f": {error}" if error else ""
@@ -269,6 +281,7 @@ class VideoSource:
 
     def _connect_and_play(self, run: _Run) -> int:
         """One connection: open, decode until it drops; the number of frames decoded (0 if open failed)."""
+        opened_at = self._clock()
         try:
             container = self._open_live()
         except _AV_ERRORS as exc:
@@ -280,9 +293,13 @@ class VideoSource:
                 return 0
             self.stats.connected = True
             log.info("%s: connected", self.name)
-            decoded, error = self._play(container, run, continuous=False)
+            decoded, error = self._play(container, run, opened_at, continuous=False)
             self.stats.connected = False
-        if not run.halted:
+        if run.halted:
+            return decoded
+        if isinstance(error, av.error.ExitError):  # PyAV's interrupt callback: the read timeout
+            self._record_error(f"stream dropped: no data for {self.spec.read_timeout_s:g} s")
+        else:
             self._record_error(f"stream dropped: {error}" if error else "stream ended")
         return decoded
 
@@ -306,13 +323,18 @@ class VideoSource:
             self._sleep(delay)
 
     def _record_error(self, message: str) -> None:
+        """Count an error; FFmpeg's messages quote the URL, so its password is masked first."""
+        message = message.replace(self.spec.url, self.spec.safe_url)
+        password = urlsplit(self.spec.url).password
+        if password:
+            message = message.replace(password, "***")
         self.stats.errors += 1
         self.stats.last_error = message
 
     # -- decoding --------------------------------------------------------------------------------------
 
     def _play(
-        self, container: InputContainer, run: _Run, *, continuous: bool
+        self, container: InputContainer, run: _Run, opened_at: float, *, continuous: bool
     ) -> tuple[int, Exception | None]:
         """Decode one opened input to its end; (frames decoded, the read error that ended it or None)."""
         stream = container.streams.video[0]
@@ -320,7 +342,9 @@ class VideoSource:
         # frame threads add a frame of latency per thread and would detach frames from their packets
         stream.thread_type = "AUTO" if not (self.kind.live or intra) else "SLICE"
         untimed = self.kind.live and container.format.name in UNTIMED_FORMATS
-        run.timeline.start_segment(step=_frame_step(stream), continuous=continuous, untimed=untimed)
+        run.timeline.start_segment(
+            step=_frame_step(stream), continuous=continuous, untimed=untimed, opened_at=opened_at
+        )
         if not continuous:
             run.sampler.reset()
         decoded = 0
@@ -365,6 +389,8 @@ class VideoSource:
         return frames
 
     def _deliver(self, frame: VideoFrame, pts: float, ts: float, run: _Run) -> None:
+        if run.halted:
+            return
         image = frame.to_ndarray(format="bgr24")
         out = Frame(camera_id=self.spec.camera_id, seq=self._seq, pts=pts, ts=ts, image=image)
         self._seq += 1

@@ -51,8 +51,10 @@ class Timeline:
     - A segment is one open of the input. `start_segment(continuous=True)` (the next pass of a looped file)
       continues pts after the previous segment, by one frame step; `continuous=False` (a live reconnect)
       keeps the stream's own pts and re-anchors ts to the wall clock.
-    - ts = wall-clock anchor taken at the segment's first frame + (pts - pts at the anchor); never
-      decreasing, so a reconnect whose clock reads earlier than the last ts continues from the last ts.
+    - ts = the wall clock when the segment's input was opened + (pts - the segment's first pts): live
+      servers start sending at the open, and the first frames arrive late (FFmpeg buffers them while it
+      probes the stream), so the open is the better anchor. ts never decreases: a segment anchored before
+      the last ts continues from it.
     - A missing pts is the previous one plus one frame step (1 / average rate); a pts that goes back within
       a segment (a discontinuity) is moved to just after the previous one.
     - `untimed` streams (MJPEG over HTTP, whose demuxer invents 25 fps) use the arrival time instead.
@@ -72,11 +74,14 @@ class Timeline:
         self.last_pts: float | None = None
         self.last_ts: float | None = None
 
-    def start_segment(self, *, step: float, continuous: bool, untimed: bool = False) -> None:
-        self._step = step if step > 0 else 0.04
+    def start_segment(
+        self, *, step: float, continuous: bool, untimed: bool = False, opened_at: float | None = None
+    ) -> None:
+        """Begin a segment; `opened_at` is the wall-clock time when its open started (default: now)."""
+        self._step = 0.001 if untimed else step if step > 0 else 0.04
         self._continuous = continuous and self.last_pts is not None
         self._untimed = untimed
-        self._segment_wall = self._clock()
+        self._segment_wall = self._clock() if opened_at is None else opened_at
         self._first = True
         self._last_raw = None
 
@@ -91,7 +96,8 @@ class Timeline:
             return self._first_stamp(raw)
         pts = raw + self._offset
         if self.last_pts is not None and pts <= self.last_pts:
-            self._offset += self.last_pts + self._step - pts
+            if not self._untimed:  # a discontinuity: shift the rest of the segment with it
+                self._offset += self.last_pts + self._step - pts
             pts = self.last_pts + self._step
         return self._finish(pts, self._anchor_wall + (pts - self._anchor_pts))
 
@@ -102,11 +108,11 @@ class Timeline:
             pts = raw + self._offset
             return self._finish(pts, self._anchor_wall + (pts - self._anchor_pts))
         self._offset = 0.0
-        self._anchor_pts = raw
-        self._anchor_wall = self._clock()
-        if self.last_ts is not None and self._anchor_wall <= self.last_ts:
-            self._anchor_wall = self.last_ts + self._step
-        return self._finish(raw, self._anchor_wall)
+        self._anchor_pts = 0.0 if self._untimed else raw
+        self._anchor_wall = self._segment_wall
+        if self.last_ts is not None and self._anchor_wall + (raw - self._anchor_pts) <= self.last_ts:
+            self._anchor_wall = self.last_ts + self._step - (raw - self._anchor_pts)
+        return self._finish(raw, self._anchor_wall + (raw - self._anchor_pts))
 
     def _finish(self, pts: float, ts: float) -> tuple[float, float]:
         self.last_pts = pts

@@ -241,7 +241,9 @@ def _convert_node(b: GraphBuilder, node: TfjsNode, weights: Mapping[str, Array])
 def _emit_output(b: GraphBuilder, ref: str) -> onnx.ValueInfoProto:
     """Make ``ref`` a graph output under its own name, in its TF (logical) layout."""
     value = b.value(ref)
-    if value.perm != identity(len(value.perm)):
+    if value.name == ref:  # a graph input that is also an output
+        pass
+    elif value.perm != identity(len(value.perm)):
         b.emit("Transpose", [value.name], [ref], f"{ref}/output", perm=list(value.perm))
     else:
         b.emit("Identity", [value.name], [ref], f"{ref}/output")
@@ -282,6 +284,7 @@ def save_onnx(model: onnx.ModelProto, path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model cache is shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

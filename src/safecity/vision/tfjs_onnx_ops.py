@@ -107,7 +107,9 @@ class GraphBuilder:
 
     def out(self, node: TfjsNode, index: int = 0) -> str:
         """ONNX name for output ``index`` of ``node``; graph outputs get theirs from a final node."""
-        ref = node.ref(index)
+        return self.out_ref(node.ref(index))
+
+    def out_ref(self, ref: str) -> str:
         return f"{ref}/raw" if ref in self.graph_outputs else ref
 
     def const(self, ref: str, node: TfjsNode) -> Array:
@@ -121,7 +123,7 @@ class GraphBuilder:
         if ref not in self.consts:
             raise TfjsConversionError(f"tensor {ref!r} is used before it is defined")
         array = self.consts[ref]
-        name = self.initializer(ref, array)
+        name = self.initializer(self.out_ref(ref), array)
         self.values[ref] = Value(name, array.shape, identity(array.ndim), tensor_type(array))
         return self.values[ref]
 
@@ -375,9 +377,7 @@ def _concat(b: GraphBuilder, node: TfjsNode) -> None:
     live = [b.value(r) for r in refs if r not in b.consts]
     if not live:
         raise TfjsConversionError(f"node {node.name!r}: concatenation of constants only was not folded")
-    rank = len(live[0].shape)
-    same = all(v.perm == live[0].perm for v in live)
-    perm = live[0].perm if same else identity(rank)
+    rank, perm = len(live[0].shape), live[0].perm  # the other inputs are laid out like the first
     axis = _axis(b, node, node.inputs[-1], rank)
     names, shapes = [], []
     for i, ref in enumerate(refs):
