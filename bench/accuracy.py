@@ -47,7 +47,9 @@ SEQUENCES = [
 ]
 
 
-def run_pipeline(seq: Sequence, settings: Settings, camera: CameraConfig) -> tuple[np.ndarray, FrameAnalyzer, float]:
+def run_pipeline(
+    seq: Sequence, settings: Settings, camera: CameraConfig
+) -> tuple[np.ndarray, FrameAnalyzer, float]:
     """Every frame through the analyzer; returns MOT rows (frame, id, x, y, w, h, conf) for persons."""
     cam = camera.model_copy(update={"source": str(seq.video), "fps": None, "loop": False})
     analyzer = FrameAnalyzer(cam, settings, build_detector(settings))
@@ -56,8 +58,9 @@ def run_pipeline(seq: Sequence, settings: Settings, camera: CameraConfig) -> tup
     t0 = time.perf_counter()
     for n, frame in enumerate(source.frames()):
         tracks = analyzer.analyse(frame).tracks
-        for (x1, y1, x2, y2), tid, cls, conf in zip(tracks.xyxy, tracks.tracker_id, tracks.class_id,
-                                                     tracks.confidence, strict=True):
+        for (x1, y1, x2, y2), tid, cls, conf in zip(
+            tracks.xyxy, tracks.tracker_id, tracks.class_id, tracks.confidence, strict=True
+        ):
             if cls == PERSON:
                 rows.append([n + 1, tid, x1, y1, x2 - x1, y2 - y1, conf])  # MOT frames are 1-based
     return np.array(rows, np.float64).reshape(-1, 7), analyzer, time.perf_counter() - t0
@@ -81,8 +84,13 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def trackeval_data(gt: np.ndarray, tr: np.ndarray, frames: int) -> dict[str, object]:
     gt_map = {v: i for i, v in enumerate(np.unique(gt[:, 1]))}
     tr_map = {v: i for i, v in enumerate(np.unique(tr[:, 1]))}
-    data: dict[str, object] = {"num_timesteps": frames, "num_gt_ids": len(gt_map), "num_tracker_ids": len(tr_map),
-                               "num_gt_dets": len(gt), "num_tracker_dets": len(tr)}
+    data: dict[str, object] = {
+        "num_timesteps": frames,
+        "num_gt_ids": len(gt_map),
+        "num_tracker_ids": len(tr_map),
+        "num_gt_dets": len(gt),
+        "num_tracker_dets": len(tr),
+    }
     gt_ids, tr_ids, sims = [], [], []
     for t in range(1, frames + 1):
         g, r = gt[gt[:, 0] == t], tr[tr[:, 0] == t]
@@ -100,10 +108,19 @@ def score(gt: np.ndarray, tr: np.ndarray, frames: int) -> dict[str, float]:
     hota = HOTA().eval_sequence(data)
     clear = CLEAR().eval_sequence(data)
     ident = Identity().eval_sequence(data)
-    return {"HOTA": float(np.mean(hota["HOTA"])), "DetA": float(np.mean(hota["DetA"])),
-            "AssA": float(np.mean(hota["AssA"])), "MOTA": float(clear["MOTA"]), "MOTP": float(clear["MOTP"]),
-            "IDF1": float(ident["IDF1"]), "IDSW": int(clear["IDSW"]), "FP": int(clear["CLR_FP"]),
-            "FN": int(clear["CLR_FN"]), "GT_IDs": len(np.unique(gt[:, 1])), "IDs": len(np.unique(tr[:, 1]))}
+    return {
+        "HOTA": float(np.mean(hota["HOTA"])),
+        "DetA": float(np.mean(hota["DetA"])),
+        "AssA": float(np.mean(hota["AssA"])),
+        "MOTA": float(clear["MOTA"]),
+        "MOTP": float(clear["MOTP"]),
+        "IDF1": float(ident["IDF1"]),
+        "IDSW": int(clear["IDSW"]),
+        "FP": int(clear["CLR_FP"]),
+        "FN": int(clear["CLR_FN"]),
+        "GT_IDs": len(np.unique(gt[:, 1])),
+        "IDs": len(np.unique(tr[:, 1])),
+    }
 
 
 def gt_counts(gt: np.ndarray, counter: LineCounter) -> Counter[str]:
@@ -111,8 +128,12 @@ def gt_counts(gt: np.ndarray, counter: LineCounter) -> Counter[str]:
     for t in range(1, int(gt[:, 0].max()) + 1):
         g = gt[gt[:, 0] == t]
         xyxy = np.column_stack([g[:, 2], g[:, 3], g[:, 2] + g[:, 4], g[:, 3] + g[:, 5]]).astype(np.float32)
-        dets = sv.Detections(xyxy=xyxy, class_id=np.zeros(len(g), int), tracker_id=g[:, 1].astype(int),
-                             confidence=np.ones(len(g), np.float32))
+        dets = sv.Detections(
+            xyxy=xyxy,
+            class_id=np.zeros(len(g), int),
+            tracker_id=g[:, 1].astype(int),
+            confidence=np.ones(len(g), np.float32),
+        )
         counter.update(dets, float(t), lambda _e, _i: None)
     return Counter({d: n for (d, _label), n in counter.counts.items()})
 
@@ -131,8 +152,12 @@ def main() -> int:
     report: dict[str, object] = {}
     for seq in SEQUENCES:
         tr, analyzer, seconds = run_pipeline(seq, settings, camera)
-        np.savetxt(args.out / f"{seq.name}.txt", np.column_stack([tr, -np.ones((len(tr), 3))]),
-                   fmt=["%d", "%d", "%.2f", "%.2f", "%.2f", "%.2f", "%.4f", "%d", "%d", "%d"], delimiter=",")
+        np.savetxt(
+            args.out / f"{seq.name}.txt",
+            np.column_stack([tr, -np.ones((len(tr), 3))]),
+            fmt=["%d", "%d", "%.2f", "%.2f", "%.2f", "%.2f", "%.4f", "%d", "%d", "%d"],
+            delimiter=",",
+        )
         gt = load_gt(seq.gt)
         frames = int(max(gt[:, 0].max(), analyzer.times.frames))
         metrics = score(gt, tr, frames)
@@ -141,24 +166,38 @@ def main() -> int:
         if seq.name == "PETS09-S2L1":
             metrics["counts"] = count_report(gt, analyzer, camera, settings)
         report[seq.name] = metrics
-        print(f"{seq.name}: " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-                                         for k, v in metrics.items() if k != "counts"))
+        print(
+            f"{seq.name}: "
+            + " ".join(
+                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in metrics.items()
+                if k != "counts"
+            )
+        )
         if "counts" in metrics:
             print(f"  counts: {metrics['counts']}")
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
     return 0
 
 
-def count_report(gt: np.ndarray, analyzer: FrameAnalyzer, camera: CameraConfig, settings: Settings) -> dict[str, object]:
+def count_report(
+    gt: np.ndarray, analyzer: FrameAnalyzer, camera: CameraConfig, settings: Settings
+) -> dict[str, object]:
     out: dict[str, object] = {}
     for counter in analyzer.rules.lines:
         truth = gt_counts(gt, LineCounter(camera.id, counter.cfg, settings.camera_classes(camera)))
         got = Counter({d: n for (d, _label), n in counter.counts.items()})
         t_all, g_all = sum(truth.values()), sum(got.values())
-        per_dir = {d: {"true": truth[d], "pipeline": got[d]} for d in (counter.cfg.in_name, counter.cfg.out_name)}
+        per_dir = {
+            d: {"true": truth[d], "pipeline": got[d]} for d in (counter.cfg.in_name, counter.cfg.out_name)
+        }
         err = sum(abs(truth[d] - got[d]) for d in per_dir) / max(1, t_all)
-        out[counter.cfg.id] = {"directions": per_dir, "true_total": t_all, "pipeline_total": g_all,
-                               "count_error": round(err, 3)}
+        out[counter.cfg.id] = {
+            "directions": per_dir,
+            "true_total": t_all,
+            "pipeline_total": g_all,
+            "count_error": round(err, 3),
+        }
     return out
 
 

@@ -27,17 +27,29 @@ VIDEO = (ROOT / ".." / "shared" / "data" / "video" / "pets09-s2l1-vtest.avi").re
 
 
 def settings_for(video: Path, data_dir: Path, threads: int, motion: bool) -> Settings:
-    return Settings.model_validate({
-        "storage": {"data_dir": str(data_dir)},
-        "detector": {"threads": threads},
-        "motion": {"enabled": motion},
-        "cameras": [{
-            "id": "bench", "source": str(video), "fps": None,
-            "lines": [{"id": "l", "start": [400, 150], "end": [400, 470]}],
-            "zones": [{"id": "z", "polygon": [[120, 190], [420, 180], [420, 420], [120, 330]],
-                       "crowding": {"threshold": 4}, "loitering": {"after_s": 20}}],
-        }],
-    })
+    return Settings.model_validate(
+        {
+            "storage": {"data_dir": str(data_dir)},
+            "detector": {"threads": threads},
+            "motion": {"enabled": motion},
+            "cameras": [
+                {
+                    "id": "bench",
+                    "source": str(video),
+                    "fps": None,
+                    "lines": [{"id": "l", "start": [400, 150], "end": [400, 470]}],
+                    "zones": [
+                        {
+                            "id": "z",
+                            "polygon": [[120, 190], [420, 180], [420, 420], [120, 330]],
+                            "crowding": {"threshold": 4},
+                            "loitering": {"after_s": 20},
+                        }
+                    ],
+                }
+            ],
+        }
+    )
 
 
 def run_pipeline(video: Path, threads: int, motion: bool) -> dict[str, float]:
@@ -53,10 +65,17 @@ def run_pipeline(video: Path, threads: int, motion: bool) -> dict[str, float]:
         node.close()
     times = worker.analyzer.times
     n = max(1, times.frames)
-    return {"frames": times.frames, "fps": times.frames / wall, "events": worker.metrics.events,
-            "detector_runs": times.detector_runs, "gate_ms": 1000 * times.gate_s / n,
-            "detect_ms": 1000 * times.detect_s / max(1, times.detector_runs), "track_ms": 1000 * times.track_s / n,
-            "rules_ms": 1000 * times.rules_s / n, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "frames": times.frames,
+        "fps": times.frames / wall,
+        "events": worker.metrics.events,
+        "detector_runs": times.detector_runs,
+        "gate_ms": 1000 * times.gate_s / n,
+        "detect_ms": 1000 * times.detect_s / max(1, times.detector_runs),
+        "track_ms": 1000 * times.track_s / n,
+        "rules_ms": 1000 * times.rules_s / n,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def run_detector_alone(video: Path, threads: int) -> dict[str, float]:
@@ -86,10 +105,14 @@ def main() -> int:
     alone = run_detector_alone(args.video, args.threads)
     print(f"video: {args.video.name}, ONNX Runtime threads: {args.threads}")
     for name, r in (("pipeline, motion gate off", off), ("pipeline, motion gate on", on)):
-        print(f"{name}: {r['fps']:.1f} fps over {r['frames']} frames ({r['detector_runs']} inferred, "
-              f"{r['events']} events); per frame: gate {r['gate_ms']:.2f} ms, detect {r['detect_ms']:.1f} ms, "
-              f"track {r['track_ms']:.2f} ms, rules {r['rules_ms']:.2f} ms")
-    print(f"detector alone (ONNX Runtime run only): {alone['fps']:.1f} fps ({alone['infer_ms']:.1f} ms/frame)")
+        print(
+            f"{name}: {r['fps']:.1f} fps over {r['frames']} frames ({r['detector_runs']} inferred, "
+            f"{r['events']} events); per frame: gate {r['gate_ms']:.2f} ms, detect {r['detect_ms']:.1f} ms, "
+            f"track {r['track_ms']:.2f} ms, rules {r['rules_ms']:.2f} ms"
+        )
+    print(
+        f"detector alone (ONNX Runtime run only): {alone['fps']:.1f} fps ({alone['infer_ms']:.1f} ms/frame)"
+    )
     print(f"ratio pipeline/detector (gate off): {off['fps'] / alone['fps']:.3f}  (target >= 0.85)")
     print(f"ratio pipeline/detector (gate on): {on['fps'] / alone['fps']:.3f}")
     print(f"peak RSS of the pipeline run: {peak:.0f} MiB")

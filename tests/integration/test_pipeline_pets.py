@@ -25,7 +25,12 @@ cameras:
     source: {video}
     fps: 5
     lines:
-      - {{id: road, start: [400, 150], end: [400, 470], in_name: westbound, out_name: eastbound, classes: [person]}}
+      - id: road
+        start: [400, 150]
+        end: [400, 470]
+        in_name: westbound
+        out_name: eastbound
+        classes: [person]
     zones:
       - id: west
         polygon: [[120, 190], [420, 180], [420, 420], [120, 330]]
@@ -38,7 +43,9 @@ cameras:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory, pets_video: Path, nanodet_model: Path) -> Path:
     data = tmp_path_factory.mktemp("run")
-    (data / "safecity.yaml").write_text(CONFIG.format(data=data, models=nanodet_model.parent, video=pets_video))
+    (data / "safecity.yaml").write_text(
+        CONFIG.format(data=data, models=nanodet_model.parent, video=pets_video)
+    )
     settings = parse_settings((data / "safecity.yaml").read_text())
     node = build_app(settings)
     node.start()

@@ -85,11 +85,28 @@ def h264_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if ffmpeg is None:
         pytest.skip("ffmpeg not installed (Debian package ffmpeg)")
     if not Path(SYSTEM_PYTHON).exists() or subprocess.run([SYSTEM_PYTHON, "-c", GI_CHECK]).returncode != 0:
-        pytest.skip("GStreamer RTSP server not installed: apt-get install python3-gi "
-                    "gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad")
+        pytest.skip(
+            "GStreamer RTSP server not installed: apt-get install python3-gi "
+            "gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
+        )
     clip = tmp_path_factory.mktemp("rtsp") / "clip.mp4"
-    cmd = [ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-i", str(PETS),
-           "-c:v", "libx264", "-preset", "veryfast", "-g", "20", "-an", str(clip)]
+    cmd = [
+        ffmpeg,
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(PETS),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-g",
+        "20",
+        "-an",
+        str(clip),
+    ]
     subprocess.run(cmd, check=True, timeout=120)
     return clip
 
@@ -120,8 +137,15 @@ def test_rtsp_tcp_frames_sampled_and_stamped(camera: RtspServer) -> None:
 
 @pytest.mark.timeout(120)
 def test_rtsp_reconnects_after_the_server_is_killed(camera: RtspServer) -> None:
-    spec = SourceSpec("gate-2", camera.url, rtsp_transport="tcp", backoff_initial_s=0.25, backoff_max_s=1.0,
-                      open_timeout_s=5.0, read_timeout_s=5.0)
+    spec = SourceSpec(
+        "gate-2",
+        camera.url,
+        rtsp_transport="tcp",
+        backoff_initial_s=0.25,
+        backoff_max_s=1.0,
+        open_timeout_s=5.0,
+        read_timeout_s=5.0,
+    )
     source = open_source(spec)
     before: list[Frame] = []
     after: list[Frame] = []
@@ -154,6 +178,8 @@ def test_rtsp_reconnects_after_the_server_is_killed(camera: RtspServer) -> None:
     assert after[0].pts < before[-1].pts  # a new connection: the server's stream starts again
     ts = [f.ts for f in before + after]
     assert all(b >= a for a, b in itertools.pairwise(ts))
-    print(f"RTSP: first frame {first_after - back_at:.2f} s after the server came back, "
-          f"{source.stats.reconnects} reconnect attempts")
+    print(
+        f"RTSP: first frame {first_after - back_at:.2f} s after the server came back, "
+        f"{source.stats.reconnects} reconnect attempts"
+    )
     assert no_reader_threads_within(5.0)

@@ -30,7 +30,9 @@ class LineConfig(Strict):
     end: Point
     in_name: str = Field("in", description="Name of the direction supervision calls 'in'")
     out_name: str = Field("out", description="Name of the opposite direction")
-    classes: tuple[Label, ...] | None = Field(None, description="Count only these classes (default: camera's)")
+    classes: tuple[Label, ...] | None = Field(
+        None, description="Count only these classes (default: camera's)"
+    )
 
     @model_validator(mode="after")
     def _not_degenerate(self) -> LineConfig:
@@ -86,7 +88,9 @@ class CameraConfig(Strict):
 class DetectorConfig(Strict):
     type: Literal["nanodet", "onnx"] = "nanodet"
     model: str = Field("nanodet-m-416", description="Installed model name, or a path to an .onnx file")
-    layout: Literal["nanodet", "yolov8", "yolox"] = Field("nanodet", description="Output layout (docs/detectors)")
+    layout: Literal["nanodet", "yolov8", "yolox"] = Field(
+        "nanodet", description="Output layout (docs/detectors)"
+    )
     input_size: tuple[int, int] = Field((416, 416), description="(width, height) of the model input")
     confidence: float = Field(0.3, gt=0, lt=1, description="Minimum class score kept")
     nms_iou: float = Field(0.6, gt=0, le=1)
@@ -123,7 +127,9 @@ class StorageConfig(Strict):
 
 
 class ModelsConfig(Strict):
-    cache_dir: Path | None = Field(None, description="Default: $SAFECITY_MODELS_DIR or ~/.cache/safecity/models")
+    cache_dir: Path | None = Field(
+        None, description="Default: $SAFECITY_MODELS_DIR or ~/.cache/safecity/models"
+    )
 
 
 class Settings(Strict):

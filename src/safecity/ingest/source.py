@@ -312,7 +312,9 @@ class VideoSource:
         elif self.kind is SourceKind.HTTP:
             options["rw_timeout"] = str(int(spec.read_timeout_s * 1_000_000))
         return av.open(
-            spec.url, options=options, timeout=(spec.open_timeout_s, spec.read_timeout_s),
+            spec.url,
+            options=options,
+            timeout=(spec.open_timeout_s, spec.read_timeout_s),
             metadata_errors="replace",
         )
 

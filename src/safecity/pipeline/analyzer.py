@@ -50,8 +50,12 @@ class FrameAnalyzer:
 
     def __post_init__(self) -> None:
         m = self.settings.motion
-        self.gate = MotionGate(pixel_threshold=m.pixel_threshold, min_changed_fraction=m.min_changed_fraction,
-                               max_skip_s=m.max_skip_s, enabled=m.enabled)
+        self.gate = MotionGate(
+            pixel_threshold=m.pixel_threshold,
+            min_changed_fraction=m.min_changed_fraction,
+            max_skip_s=m.max_skip_s,
+            enabled=m.enabled,
+        )
         self.tracker = Tracker(self.settings.tracker, fps=self.camera.fps or 25.0)
         self.rules = CameraRules(self.camera, self.settings.camera_classes(self.camera))
         self._last_detections = sv.Detections.empty()

@@ -6,6 +6,7 @@ counted. Files that are not paced are read losslessly (the reader waits), so a f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -44,8 +45,15 @@ def is_file_source(url: str) -> bool:
 
 
 class CameraWorker:
-    def __init__(self, camera: CameraConfig, analyzer: FrameAnalyzer, bus: Bus, media: MediaStorage,
-                 *, pace: bool | None = None) -> None:
+    def __init__(
+        self,
+        camera: CameraConfig,
+        analyzer: FrameAnalyzer,
+        bus: Bus,
+        media: MediaStorage,
+        *,
+        pace: bool | None = None,
+    ) -> None:
         self.camera = camera
         self.analyzer = analyzer
         self.bus = bus
@@ -53,8 +61,9 @@ class CameraWorker:
         file = is_file_source(camera.source)
         self.pace = camera.loop if pace is None else pace  # a looped demo file plays at its own speed
         self.lossless = file and not self.pace
-        self.source: VideoSource = open_source(SourceSpec(camera_id=camera.id, url=camera.source,
-                                                          fps=camera.fps, loop=camera.loop))
+        self.source: VideoSource = open_source(
+            SourceSpec(camera_id=camera.id, url=camera.source, fps=camera.fps, loop=camera.loop)
+        )
         self.metrics = CameraMetrics()
         self.latest: Analysis | None = None
         self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=QUEUE_SIZE)
@@ -96,7 +105,9 @@ class CameraWorker:
                         break
                 self.metrics.frames_in += 1
                 self._enqueue(frame)
-        except Exception as exc:  # a source that gives up (bad file, retries exhausted) stops this camera only
+        except (
+            Exception
+        ) as exc:  # a source that gives up (bad file, retries exhausted) stops this camera only
             log.error("camera %s: source stopped: %s", self.camera.id, exc)
             self.metrics.error = str(exc)
         finally:
@@ -129,10 +140,8 @@ class CameraWorker:
                 return
             except queue.Full:
                 if self._stop.is_set():
-                    try:
+                    with contextlib.suppress(queue.Empty):
                         self._queue.get_nowait()
-                    except queue.Empty:
-                        pass
 
     def _analyse_loop(self) -> None:
         reconnects = 0

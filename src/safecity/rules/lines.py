@@ -13,7 +13,7 @@ import numpy as np
 import supervision as sv
 
 from safecity.config.models import LineConfig
-from safecity.types import COCO_CLASSES, LABEL_TO_COCO, Event, EventKind, utc
+from safecity.types import COCO_CLASSES, LABEL_TO_COCO, Event, EventKind, class_ids, subset, track_ids, utc
 
 
 class LineCounter:
@@ -22,7 +22,9 @@ class LineCounter:
         self.cfg = cfg
         self.class_ids = np.array([LABEL_TO_COCO[x] for x in (cfg.classes or labels)])
         self.zone = sv.LineZone(
-            start=sv.Point(*cfg.start), end=sv.Point(*cfg.end), triggering_anchors=(sv.Position.BOTTOM_CENTER,)
+            start=sv.Point(*cfg.start),
+            end=sv.Point(*cfg.end),
+            triggering_anchors=(sv.Position.BOTTOM_CENTER,),
         )
         self.counts: Counter[tuple[str, str]] = Counter()  # (direction name, label) -> count
 
@@ -31,13 +33,13 @@ class LineCounter:
         if len(tracks) == 0:
             self.zone.trigger(tracks)  # lets the zone age out tracks it no longer sees
             return
-        mask = np.isin(tracks.class_id, self.class_ids)
+        mask = np.isin(class_ids(tracks), self.class_ids)
         idx = np.nonzero(mask)[0]
-        crossed_in, crossed_out = self.zone.trigger(tracks[mask])
+        crossed_in, crossed_out = self.zone.trigger(subset(tracks, mask))
         for flags, direction in ((crossed_in, self.cfg.in_name), (crossed_out, self.cfg.out_name)):
             for j in np.nonzero(flags)[0]:
                 i = int(idx[j])
-                label = COCO_CLASSES[int(tracks.class_id[i])]
+                label = COCO_CLASSES[int(class_ids(tracks)[i])]
                 self.counts[(direction, label)] += 1
                 on_event(self._event(tracks, i, direction, label, ts), i)
 
@@ -49,7 +51,7 @@ class LineCounter:
             start=utc(ts),
             end=utc(ts),
             label=label,
-            track_id=int(tracks.tracker_id[i]),
+            track_id=int(track_ids(tracks)[i]),
             line_id=self.cfg.id,
             direction=direction,
             count=self.counts[(direction, label)],

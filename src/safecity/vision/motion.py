@@ -13,8 +13,14 @@ THUMB_WIDTH = 160
 
 
 class MotionGate:
-    def __init__(self, *, pixel_threshold: int = 25, min_changed_fraction: float = 0.001,
-                 max_skip_s: float = 2.0, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        pixel_threshold: int = 25,
+        min_changed_fraction: float = 0.001,
+        max_skip_s: float = 2.0,
+        enabled: bool = True,
+    ) -> None:
         self.pixel_threshold = pixel_threshold
         self.min_changed_fraction = min_changed_fraction
         self.max_skip_s = max_skip_s
@@ -33,7 +39,12 @@ class MotionGate:
         """True when the detector must run on this frame; the frame then becomes the reference."""
         thumb = self._thumb(image)
         ref = self._reference
-        if not self.enabled or ref is None or ref.shape != thumb.shape or pts - self._reference_pts >= self.max_skip_s:
+        if (
+            not self.enabled
+            or ref is None
+            or ref.shape != thumb.shape
+            or pts - self._reference_pts >= self.max_skip_s
+        ):
             self.last_changed_fraction = 1.0
         else:
             changed = cv2.absdiff(thumb, ref) > self.pixel_threshold

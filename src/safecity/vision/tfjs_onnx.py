@@ -55,7 +55,12 @@ __all__ = [
 
 IR_VERSION = 8  # the IR of opset 17: readable by every onnxruntime that runs opset 17
 _STORED_DTYPES = {
-    "float32": "<f4", "int32": "<i4", "bool": "|b1", "float16": "<f2", "uint8": "|u1", "uint16": "<u2",
+    "float32": "<f4",
+    "int32": "<i4",
+    "bool": "|b1",
+    "float16": "<f2",
+    "uint8": "|u1",
+    "uint16": "<u2",
 }
 
 
@@ -263,7 +268,9 @@ def convert_graph(graph: TfjsGraph, *, name: str = "tfjs_graph", doc: str = "") 
     initializers = list(b.initializers.values())
     onnx_graph = helper.make_graph(b.nodes, name, inputs, outputs, initializers, doc_string=doc)
     model = helper.make_model(
-        onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="safecity.vision.tfjs_onnx",
+        onnx_graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="safecity.vision.tfjs_onnx",
         ir_version=IR_VERSION,
     )
     onnx.checker.check_model(model)

@@ -133,8 +133,9 @@ class GraphBuilder:
         self.initializers[name] = numpy_helper.from_array(np.ascontiguousarray(array), name)
         return name
 
-    def emit(self, op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str, **attrs: Any
-             ) -> onnx.NodeProto:
+    def emit(
+        self, op_type: str, inputs: Sequence[str], outputs: Sequence[str], name: str, **attrs: Any
+    ) -> onnx.NodeProto:
         node = helper.make_node(op_type, list(inputs), list(outputs), name=name, **attrs)
         self.nodes.append(node)
         for output in outputs:
@@ -186,8 +187,15 @@ def broadcast_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
 # ---------------------------------------------------------------- attributes and windows
 
 _TF_DTYPES: dict[str, type[np.generic]] = {
-    "DT_FLOAT": np.float32, "DT_HALF": np.float16, "DT_DOUBLE": np.float64, "DT_INT32": np.int32,
-    "DT_INT64": np.int64, "DT_INT16": np.int16, "DT_INT8": np.int8, "DT_UINT8": np.uint8, "DT_BOOL": np.bool_,
+    "DT_FLOAT": np.float32,
+    "DT_HALF": np.float16,
+    "DT_DOUBLE": np.float64,
+    "DT_INT32": np.int32,
+    "DT_INT64": np.int64,
+    "DT_INT16": np.int16,
+    "DT_INT8": np.int8,
+    "DT_UINT8": np.uint8,
+    "DT_BOOL": np.bool_,
 }
 
 
@@ -213,8 +221,9 @@ def _to_nchw(fmt: str) -> tuple[int, ...]:
     return NHWC_TO_NCHW if fmt == "NHWC" else identity(4)
 
 
-def _window(node: TfjsNode, fmt: str, in_hw: Sequence[int], kernel: Sequence[int], dilations: Sequence[int]
-            ) -> tuple[dict[str, Any], tuple[int, ...]]:
+def _window(
+    node: TfjsNode, fmt: str, in_hw: Sequence[int], kernel: Sequence[int], dilations: Sequence[int]
+) -> tuple[dict[str, Any], tuple[int, ...]]:
     """ONNX Conv/MaxPool window attributes and output (H, W) for TF strides/padding attributes."""
     strides = _spatial(attr_ints(node, "strides", [1, 1, 1, 1]), fmt)
     padding = attr_str(node, "padding", "VALID")
@@ -259,7 +268,8 @@ def _groups(node: TfjsNode, in_channels: int, filter_in: int) -> int:
         return 1
     if filter_in <= 0 or in_channels % filter_in:
         raise TfjsConversionError(
-            f"node {node.name!r}: input depth {in_channels} is not a multiple of filter depth {filter_in}")
+            f"node {node.name!r}: input depth {in_channels} is not a multiple of filter depth {filter_in}"
+        )
     return in_channels // filter_in
 
 
@@ -391,7 +401,7 @@ def _concat(b: GraphBuilder, node: TfjsNode) -> None:
     out = b.out(node)
     b.emit("Concat", names, [out], node.name, axis=perm[axis])
     total = -1 if any(s[axis] < 0 for s in shapes) else sum(s[axis] for s in shapes)
-    b.set(node.ref(), out, [*shapes[0][:axis], total, *shapes[0][axis + 1:]], perm, live[0].elem_type)
+    b.set(node.ref(), out, [*shapes[0][:axis], total, *shapes[0][axis + 1 :]], perm, live[0].elem_type)
 
 
 def _split_sizes(node: TfjsNode, sizes: list[int], dim: int) -> list[int]:
@@ -413,7 +423,7 @@ def _split_v(b: GraphBuilder, node: TfjsNode) -> None:
     split = b.initializer(f"{node.name}/split", np.array(sizes, np.int64))
     b.emit("Split", [x.name, split], outs, node.name, axis=x.perm[axis])
     for i, (out, size) in enumerate(zip(outs, sizes, strict=True)):
-        b.set(node.ref(i), out, [*x.shape[:axis], size, *x.shape[axis + 1:]], x.perm, x.elem_type)
+        b.set(node.ref(i), out, [*x.shape[:axis], size, *x.shape[axis + 1 :]], x.perm, x.elem_type)
 
 
 def _reshaped(shape: Sequence[int], target: Sequence[int]) -> list[int]:
@@ -482,9 +492,18 @@ def _needs_constants(b: GraphBuilder, node: TfjsNode) -> None:
 
 HANDLERS: dict[str, Handler] = {
     "Identity": _identity,
-    "Conv2D": _conv2d, "MaxPool": _max_pool, "Pad": _pad, "PadV2": _pad,
-    "Add": _binary("Add"), "AddV2": _binary("Add"),
-    "LeakyRelu": _unary("LeakyRelu"), "Sigmoid": _unary("Sigmoid"),
-    "ConcatV2": _concat, "SplitV": _split_v, "Reshape": _reshape, "Transpose": _transpose,
-    "ResizeBilinear": _resize_bilinear, "SparseToDense": _needs_constants,
+    "Conv2D": _conv2d,
+    "MaxPool": _max_pool,
+    "Pad": _pad,
+    "PadV2": _pad,
+    "Add": _binary("Add"),
+    "AddV2": _binary("Add"),
+    "LeakyRelu": _unary("LeakyRelu"),
+    "Sigmoid": _unary("Sigmoid"),
+    "ConcatV2": _concat,
+    "SplitV": _split_v,
+    "Reshape": _reshape,
+    "Transpose": _transpose,
+    "ResizeBilinear": _resize_bilinear,
+    "SparseToDense": _needs_constants,
 }

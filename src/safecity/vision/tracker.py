@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import supervision as sv
 
 from safecity.config.models import TrackerConfig
+from safecity.types import subset, track_ids
 
 
 class Tracker:
@@ -30,9 +30,9 @@ class Tracker:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             tracked = self._tracker.update(detections, timestamp=pts)
-        if tracked.tracker_id is None or len(tracked) == 0:
+        if len(tracked) == 0:
             return sv.Detections.empty()
-        return tracked[np.asarray(tracked.tracker_id) >= 0]
+        return subset(tracked, track_ids(tracked) >= 0)
 
     def reset(self) -> None:
         self._tracker.reset()

@@ -59,12 +59,12 @@ def test_duplicate_ids_and_degenerate_line_are_refused() -> None:
 def test_unknown_class_and_broken_yaml() -> None:
     with pytest.raises(ConfigError, match=r"classes\[0\]"):
         parse_settings("classes: [unicorn]")
-    with pytest.raises(ConfigError, match="line [0-9]+: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"line [0-9]+: not valid YAML"):
         parse_settings("cameras:\n  - id: [a\n    source: x\n  bad: ]\n")
 
 
 def test_missing_file_is_reported_with_its_name(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.yaml"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml"):
         load_settings(tmp_path / "nope.yaml")
 
 

@@ -217,8 +217,12 @@ def test_live_source_gives_up_after_max_reconnects_with_backoff() -> None:
     port = free_port()  # nothing listens there: every open is refused
     slept: list[float] = []
     spec = SourceSpec(
-        "gate", f"rtsp://admin:hunter2@127.0.0.1:{port}/cam", max_reconnects=3,
-        backoff_initial_s=0.5, backoff_max_s=1.5, open_timeout_s=2.0,
+        "gate",
+        f"rtsp://admin:hunter2@127.0.0.1:{port}/cam",
+        max_reconnects=3,
+        backoff_initial_s=0.5,
+        backoff_max_s=1.5,
+        open_timeout_s=2.0,
     )
     source = VideoSource(spec, sleep=slept.append)
     with pytest.raises(SourceError) as err:

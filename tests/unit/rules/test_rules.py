@@ -17,8 +17,12 @@ def tracks(boxes: list[tuple[int, float, float, int]]) -> sv.Detections:
     if not boxes:
         return sv.Detections.empty()
     xyxy = np.array([[x - 10, y - 60, x + 10, y] for _, x, y, _ in boxes], np.float32)
-    return sv.Detections(xyxy=xyxy, confidence=np.full(len(boxes), 0.9, np.float32),
-                         class_id=np.array([c for *_, c in boxes]), tracker_id=np.array([t for t, *_ in boxes]))
+    return sv.Detections(
+        xyxy=xyxy,
+        confidence=np.full(len(boxes), 0.9, np.float32),
+        class_id=np.array([c for *_, c in boxes]),
+        tracker_id=np.array([t for t, *_ in boxes]),
+    )
 
 
 def camera(**kw: object) -> CameraConfig:

@@ -25,8 +25,10 @@ def constant_model(path: Path, output: np.ndarray, size: int = 64) -> Path:
         helper.make_node("Mul", ["m", "zero"], ["z"]),
         helper.make_node("Add", ["const", "z"], ["output0"]),
     ]
-    inits = [numpy_helper.from_array(output.astype(np.float32), "const"),
-             numpy_helper.from_array(np.array(0, np.float32), "zero")]
+    inits = [
+        numpy_helper.from_array(output.astype(np.float32), "const"),
+        numpy_helper.from_array(np.array(0, np.float32), "zero"),
+    ]
     graph = helper.make_graph(nodes, "const", [inp], [out], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
@@ -46,7 +48,9 @@ def test_yolov8_layout_maps_letterboxed_boxes_back(tmp_path: Path) -> None:
     # 128x64 image into a 64x64 input: scale 0.5, centred, 16 px of padding above and below
     rows = yolo_rows([(32, 32, 20, 10, 0, 0.9), (33, 32, 20, 10, 0, 0.8), (10, 40, 4, 4, 16, 0.95)])
     model = constant_model(tmp_path / "v8.onnx", rows.T[None])  # [1, 84, N]
-    det = OnnxDetector(model, layout="yolov8", input_size=(64, 64), class_ids=[0, 2], confidence=0.5, threads=1)
+    det = OnnxDetector(
+        model, layout="yolov8", input_size=(64, 64), class_ids=[0, 2], confidence=0.5, threads=1
+    )
     out = det.detect(np.zeros((64, 128, 3), np.uint8))
     assert len(out) == 1  # NMS keeps the better of the two overlapping persons; the dog (16) is filtered
     np.testing.assert_allclose(out.xyxy[0], [44, 22, 84, 42], atol=1e-4)

@@ -51,8 +51,13 @@ class TfjsModel:
 
     def placeholder(self, name: str, shape: list[int]) -> str:
         dims = [{"size": str(d)} for d in shape]
-        self.nodes.append({"name": name, "op": "Placeholder",
-                           "attr": {"shape": {"shape": {"dim": dims}}, "dtype": {"type": "DT_FLOAT"}}})
+        self.nodes.append(
+            {
+                "name": name,
+                "op": "Placeholder",
+                "attr": {"shape": {"shape": {"dim": dims}}, "dtype": {"type": "DT_FLOAT"}},
+            }
+        )
         return name
 
     def const(self, name: str, value: Any, dtype: Any = np.float32, *, quantize: str | None = None) -> str:
@@ -77,9 +82,12 @@ class TfjsModel:
         (directory / "group1-shard1of1.bin").write_bytes(bytes(self.data))
         model = {
             "format": "graph-model",
-            "signature": {"inputs": {f"{n}:0": {"name": f"{n}:0"} for n in inputs},
-                          "outputs": {o if ":" in o else f"{o}:0": {"name": o if ":" in o else f"{o}:0"}
-                                      for o in outputs}},
+            "signature": {
+                "inputs": {f"{n}:0": {"name": f"{n}:0"} for n in inputs},
+                "outputs": {
+                    o if ":" in o else f"{o}:0": {"name": o if ":" in o else f"{o}:0"} for o in outputs
+                },
+            },
             "modelTopology": {"node": self.nodes, "library": {}, "versions": {}},
             "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": self.weights}],
         }
@@ -105,8 +113,14 @@ def same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def ref_conv_nhwc(x: Array, w: Array, stride: int, pads: tuple[tuple[int, int], tuple[int, int]],
-                  dilation: int = 1, groups: int = 1) -> Array:
+def ref_conv_nhwc(
+    x: Array,
+    w: Array,
+    stride: int,
+    pads: tuple[tuple[int, int], tuple[int, int]],
+    dilation: int = 1,
+    groups: int = 1,
+) -> Array:
     xp = np.pad(x.astype(np.float64), ((0, 0), pads[0], pads[1], (0, 0)))
     kh, kw, cin_g, cout = w.shape
     oh = (xp.shape[1] - (kh - 1) * dilation - 1) // stride + 1
@@ -118,16 +132,17 @@ def ref_conv_nhwc(x: Array, w: Array, stride: int, pads: tuple[tuple[int, int], 
             for j in range(kw):
                 rows = slice(i * dilation, i * dilation + stride * (oh - 1) + 1, stride)
                 cols = slice(j * dilation, j * dilation + stride * (ow - 1) + 1, stride)
-                patch = xp[:, rows, cols, g * cin_g:(g + 1) * cin_g]
-                out[..., g * cout_g:(g + 1) * cout_g] += patch @ w[i, j, :, g * cout_g:(g + 1) * cout_g]
+                patch = xp[:, rows, cols, g * cin_g : (g + 1) * cin_g]
+                out[..., g * cout_g : (g + 1) * cout_g] += patch @ w[i, j, :, g * cout_g : (g + 1) * cout_g]
     return out
 
 
 def ref_max_pool_nhwc(x: Array, k: int, s: int, pads: tuple[tuple[int, int], tuple[int, int]]) -> Array:
     xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=-np.inf)
     oh, ow = (xp.shape[1] - k) // s + 1, (xp.shape[2] - k) // s + 1
-    windows = [xp[:, i: i + s * (oh - 1) + 1: s, j: j + s * (ow - 1) + 1: s]
-               for i in range(k) for j in range(k)]
+    windows = [
+        xp[:, i : i + s * (oh - 1) + 1 : s, j : j + s * (ow - 1) + 1 : s] for i in range(k) for j in range(k)
+    ]
     return np.max(windows, axis=0)
 
 
@@ -169,8 +184,15 @@ def test_conv2d_bias_leaky_relu_nhwc_same(tmp_path: Path) -> None:
     m.placeholder("x", [1, 9, 11, 3])
     m.const("w", w, quantize="float16")
     m.const("bias", bias)
-    m.op("conv", "Conv2D", ["x", "w"], strides=_ints([1, 2, 2, 1]), padding=_s("SAME"),
-         data_format=_s("NHWC"), dilations=_ints([1, 1, 1, 1]))
+    m.op(
+        "conv",
+        "Conv2D",
+        ["x", "w"],
+        strides=_ints([1, 2, 2, 1]),
+        padding=_s("SAME"),
+        data_format=_s("NHWC"),
+        dilations=_ints([1, 1, 1, 1]),
+    )
     m.op("add", "AddV2", ["conv", "bias"])
     m.op("act", "LeakyRelu", ["add"], alpha={"f": 0.1})
     model = convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["act"]))
@@ -191,9 +213,16 @@ def test_conv2d_nchw_explicit_padding_dilation_groups(tmp_path: Path) -> None:
     m = TfjsModel()
     m.placeholder("x", [2, 4, 10, 8])
     m.const("w", w)
-    m.op("conv", "Conv2D", ["x", "w"], strides=_ints([1, 1, 2, 1]), padding=_s("EXPLICIT"),
-         explicit_paddings=_ints([0, 0, 0, 0, 2, 1, 0, 3]), data_format=_s("NCHW"),
-         dilations=_ints([1, 1, 2, 2]))
+    m.op(
+        "conv",
+        "Conv2D",
+        ["x", "w"],
+        strides=_ints([1, 1, 2, 1]),
+        padding=_s("EXPLICIT"),
+        explicit_paddings=_ints([0, 0, 0, 0, 2, 1, 0, 3]),
+        data_format=_s("NCHW"),
+        dilations=_ints([1, 1, 2, 2]),
+    )
     model = convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["conv"]))
     (out,) = run(model, {"x:0": x})
     nhwc = _ref_conv_rect(x.transpose(0, 2, 3, 1), w, (2, 1), ((2, 1), (0, 3)), dilation=2, groups=2)
@@ -205,8 +234,9 @@ def test_conv2d_nchw_explicit_padding_dilation_groups(tmp_path: Path) -> None:
 Pads2 = tuple[tuple[int, int], tuple[int, int]]
 
 
-def _ref_conv_rect(x: Array, w: Array, strides: tuple[int, int], pads: Pads2, dilation: int, groups: int
-                   ) -> Array:
+def _ref_conv_rect(
+    x: Array, w: Array, strides: tuple[int, int], pads: Pads2, dilation: int, groups: int
+) -> Array:
     """Conv with different vertical/horizontal strides: stride 1 reference, then subsample."""
     full = ref_conv_nhwc(x, w, 1, pads, dilation=dilation, groups=groups)
     return full[:, :: strides[0], :: strides[1]]
@@ -226,8 +256,14 @@ def test_nchw_graph_with_nhwc_convs_needs_no_transposes(tmp_path: Path) -> None:
     m.const("bias", bias)
     m.op("pad", "Pad", ["x", "pads"])
     m.op("t1", "Transpose", ["pad", "to_nhwc"])
-    m.op("conv", "Conv2D", ["t1", "w"], strides=_ints([1, 1, 1, 1]), padding=_s("VALID"),
-         data_format=_s("NHWC"))
+    m.op(
+        "conv",
+        "Conv2D",
+        ["t1", "w"],
+        strides=_ints([1, 1, 1, 1]),
+        padding=_s("VALID"),
+        data_format=_s("NHWC"),
+    )
     m.op("add", "Add", ["conv", "bias"])
     m.op("t2", "Transpose", ["add", "to_nchw"])
     m.op("act", "LeakyRelu", ["t2"], alpha={"f": 0.2})
@@ -299,8 +335,15 @@ def test_pad_v2_then_max_pool(tmp_path: Path, padding: str, k: int, s: int) -> N
     m.const("pads", [[0, 0], [1, 0], [0, 2], [0, 0]], np.int32)
     m.const("fill", -0.5)
     m.op("pad", "PadV2", ["x", "pads", "fill"])
-    m.op("pool", "MaxPool", ["pad"], ksize=_ints([1, k, k, 1]), strides=_ints([1, s, s, 1]),
-         padding=_s(padding), data_format=_s("NHWC"))
+    m.op(
+        "pool",
+        "MaxPool",
+        ["pad"],
+        ksize=_ints([1, k, k, 1]),
+        strides=_ints([1, s, s, 1]),
+        padding=_s(padding),
+        data_format=_s("NHWC"),
+    )
     model = convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["pool"]))
     (out,) = run(model, {"x:0": x})
     padded = np.pad(x, ((0, 0), (1, 0), (0, 2), (0, 0)), constant_values=-0.5)
@@ -319,8 +362,9 @@ def test_resize_bilinear_modes(tmp_path: Path, align: bool, half: bool, size: tu
     m = TfjsModel()
     m.placeholder("x", [2, 5, 7, 3])
     m.const("size", list(size), np.int32)
-    m.op("resize", "ResizeBilinear", ["x", "size"],
-         align_corners={"b": align}, half_pixel_centers={"b": half})
+    m.op(
+        "resize", "ResizeBilinear", ["x", "size"], align_corners={"b": align}, half_pixel_centers={"b": half}
+    )
     model = convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["resize"]))
     (out,) = run(model, {"x:0": x})
     expected = ref_resize_bilinear(x.astype(np.float64), size, align, half)
@@ -442,10 +486,18 @@ def test_weights_decoding_and_dequantization(tmp_path: Path) -> None:
     shard = values.astype("<f2").tobytes() + q.tobytes() + np.array([7, -3], "<i4").tobytes()
     (tmp_path / "w.bin").write_bytes(shard)
     specs: list[dict[str, Any]] = [
-        {"name": "half", "shape": [2, 2], "dtype": "float32",
-         "quantization": {"dtype": "float16", "original_dtype": "float32"}},
-        {"name": "u8", "shape": [3], "dtype": "float32",
-         "quantization": {"dtype": "uint8", "scale": 0.1, "min": -1}},
+        {
+            "name": "half",
+            "shape": [2, 2],
+            "dtype": "float32",
+            "quantization": {"dtype": "float16", "original_dtype": "float32"},
+        },
+        {
+            "name": "u8",
+            "shape": [3],
+            "dtype": "float32",
+            "quantization": {"dtype": "uint8", "scale": 0.1, "min": -1},
+        },
         {"name": "ints", "shape": [2], "dtype": "int32"},
     ]
     manifest = [{"paths": ["w.bin"], "weights": specs}]
