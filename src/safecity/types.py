@@ -98,3 +98,12 @@ def subset(d: sv.Detections, mask: np.ndarray) -> sv.Detections:
     out = d[mask]
     assert isinstance(out, sv.Detections)
     return out
+
+
+def empty_tracks() -> sv.Detections:
+    """No tracks, with every per-box field present so callers can zip over them."""
+    d = sv.Detections.empty()
+    d.tracker_id = np.zeros(0, np.int64)
+    d.class_id = np.zeros(0, np.int64)
+    d.confidence = np.zeros(0, np.float32)
+    return d

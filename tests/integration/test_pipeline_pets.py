@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -23,13 +24,13 @@ models: {{cache_dir: {models}}}
 cameras:
   - id: pets
     source: {video}
-    fps: 5
+    fps: 10
     lines:
       - id: road
-        start: [400, 150]
-        end: [400, 470]
-        in_name: westbound
-        out_name: eastbound
+        start: [550, 150]
+        end: [550, 470]
+        in_name: eastbound
+        out_name: westbound
         classes: [person]
     zones:
       - id: west
@@ -52,7 +53,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, pets_video: Path, nanodet_
     assert node.wait(timeout=300), "the pipeline did not finish the 80 s file in 5 minutes"
     worker = node.workers["pets"]
     assert worker.metrics.error is None
-    assert worker.metrics.frames_analysed == 398  # 795 frames at 10 fps sampled to 5 fps
+    assert worker.metrics.frames_analysed == 795
     assert worker.metrics.frames_dropped == 0  # a file is read losslessly
     node.close()
     return data
@@ -73,7 +74,9 @@ def test_events_are_stored_with_snapshots(run_dir: Path) -> None:
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         assert image.shape == (576, 768, 3)
     crossings = [e for e in events if e.kind == EventKind.LINE_CROSSING]
-    assert {e.direction for e in crossings} <= {"westbound", "eastbound"}
+    by_direction = Counter(e.direction for e in crossings)
+    # MOT15 ground truth replayed through this line gives 15 eastbound and 18 westbound crossings
+    assert abs(by_direction["eastbound"] - 15) <= 2 and abs(by_direction["westbound"] - 18) <= 2
     assert all(e.label == "person" and e.track_id is not None for e in crossings)
     assert len({e.id for e in events}) == len(events)
 

@@ -28,8 +28,10 @@ class LineConfig(Strict):
     name: str = Field("", description="Shown to operators")
     start: Point
     end: Point
-    in_name: str = Field("in", description="Name of the direction supervision calls 'in'")
-    out_name: str = Field("out", description="Name of the opposite direction")
+    in_name: str = Field(
+        "in", description="Crossing from the right of start->end to its left, as drawn on the image"
+    )
+    out_name: str = Field("out", description="Crossing the other way")
     classes: tuple[Label, ...] | None = Field(
         None, description="Count only these classes (default: camera's)"
     )
@@ -92,17 +94,21 @@ class DetectorConfig(Strict):
         "nanodet", description="Output layout (docs/detectors)"
     )
     input_size: tuple[int, int] = Field((416, 416), description="(width, height) of the model input")
-    confidence: float = Field(0.3, gt=0, lt=1, description="Minimum class score kept")
-    nms_iou: float = Field(0.6, gt=0, le=1)
+    confidence: float = Field(0.35, gt=0, lt=1, description="Minimum class score kept")
+    nms_iou: float = Field(0.45, gt=0, le=1)
     threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
 
 
 class TrackerConfig(Strict):
+    """ByteTrack settings; defaults chosen on PETS09-S2L1 and TUD-Campus with bench/accuracy.py."""
+
     lost_track_buffer_s: float = Field(3.0, gt=0, description="Keep a lost track this long")
-    track_activation_threshold: float = Field(0.45, gt=0, lt=1)
-    high_conf_det_threshold: float = Field(0.45, gt=0, lt=1)
+    track_activation_threshold: float = Field(0.6, gt=0, lt=1, description="Score that starts a new track")
+    high_conf_det_threshold: float = Field(0.5, gt=0, lt=1, description="First-stage association score")
     minimum_iou_threshold: float = Field(0.1, ge=0, lt=1)
-    minimum_consecutive_frames: int = Field(2, ge=1)
+    minimum_consecutive_frames: int = Field(2, ge=1, description="Frames before a track is confirmed")
+    association: Literal["iou", "giou", "diou", "biou"] = Field("biou", description="Box similarity")
+    buffer_ratio: float = Field(0.3, ge=0, le=2, description="Box expansion for biou (C-BIoU)")
 
 
 class MotionConfig(Strict):

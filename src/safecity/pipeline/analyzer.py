@@ -56,7 +56,7 @@ class FrameAnalyzer:
             max_skip_s=m.max_skip_s,
             enabled=m.enabled,
         )
-        self.tracker = Tracker(self.settings.tracker, fps=self.camera.fps or 25.0)
+        self.tracker = Tracker(self.settings.tracker, fps=self.camera.fps)
         self.rules = CameraRules(self.camera, self.settings.camera_classes(self.camera))
         self._last_detections = sv.Detections.empty()
 
