@@ -14,6 +14,9 @@ import typer
 
 from safecity.config import ConfigError, Settings, load_settings
 
+log = logging.getLogger("safecity")
+STATUS_EVERY_S = 30.0
+
 app = typer.Typer(
     help="safecity: an open, accountable Safe City platform.", no_args_is_help=True, add_completion=False
 )
@@ -42,6 +45,7 @@ def _setup_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @models_app.command("install")
@@ -95,12 +99,26 @@ def run(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    started = time.monotonic()
+    started = last_status = time.monotonic()
     node.start()
     try:
         while not stopping and not node.wait(timeout=1.0):
-            if max_seconds is not None and time.monotonic() - started >= max_seconds:
+            now = time.monotonic()
+            if max_seconds is not None and now - started >= max_seconds:
                 break
+            if now - last_status >= STATUS_EVERY_S:
+                last_status = now
+                for cam_id, w in node.workers.items():
+                    m = w.metrics
+                    log.info(
+                        "camera %s: %.1f fps analysed, %d frames, %d events, %d dropped, %d reconnects",
+                        cam_id,
+                        m.analysed_fps,
+                        m.frames_analysed,
+                        m.events,
+                        m.frames_dropped,
+                        w.source.stats.reconnects,
+                    )
     finally:
         node.close()
     for cam_id, worker in node.workers.items():

@@ -23,7 +23,11 @@ def _association(cfg: TrackerConfig) -> Any:
 
     if cfg.association == "biou":
         return trackers.BIoU(buffer_ratio=cfg.buffer_ratio)
-    return {"iou": trackers.IoU, "giou": trackers.GIoU, "diou": trackers.DIoU}[cfg.association]()
+    if cfg.association == "giou":
+        return trackers.GIoU()
+    if cfg.association == "diou":
+        return trackers.DIoU()
+    return trackers.IoU()
 
 
 class Tracker:
