@@ -30,28 +30,29 @@ def alembic_config(url: str | URL | None = None) -> Config:
     return cfg
 
 
-def head_revision() -> str:
-    """The newest revision of the packaged migrations."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
+def head_revisions() -> set[str]:
+    """The newest revisions of the packaged migrations (one per branch until a merge joins them)."""
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    if not heads:
         raise RuntimeError(f"no Alembic revisions found in {MIGRATIONS_DIR}")
-    return head
+    return heads
 
 
-def current_revision(conn: Connection) -> str | None:
-    """The revision the database on `conn` is at (None for an empty database)."""
-    return MigrationContext.configure(conn).get_current_revision()
+def current_revisions(conn: Connection) -> set[str]:
+    """The revisions the database on `conn` is at (empty for an empty database)."""
+    return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def upgrade_connection(conn: Connection, revision: str = "head") -> None:
+def upgrade_connection(conn: Connection, revision: str = "heads") -> None:
     """Run the migrations up to `revision` on an open connection (committed by the caller)."""
     cfg = alembic_config(conn.engine.url)
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, revision)
 
 
-def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Bring the database at `url` up to `revision` (default: head)."""
+def upgrade(url: str | URL, revision: str = "heads") -> None:
+    """Bring the database at `url` up to `revision` (default: every head, so feature branches of the
+    migration graph can be developed side by side until a merge revision joins them)."""
     engine = make_engine(url)
     try:
         with engine.begin() as conn:

@@ -18,7 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from safecity.store import EventQuery, SqlStore, Store, default_url, make_engine, open_store, upgrade
-from safecity.store.migrate import alembic_config, current_revision, head_revision
+from safecity.store.migrate import alembic_config, current_revisions, head_revisions
 from safecity.store.models import Base
 from safecity.types import Event, EventKind
 
@@ -85,7 +85,7 @@ def test_migrations_create_the_schema(db_url: str) -> None:
             "ix_events_start": ["start"],
         }
         with engine.connect() as conn:
-            assert current_revision(conn) == head_revision()
+            assert current_revisions(conn) == head_revisions()
     finally:
         engine.dispose()
 
