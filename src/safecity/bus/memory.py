@@ -75,8 +75,10 @@ class MemoryBus:
                 return
             self._published += 1
 
-    def subscribe(self, handler: Handler) -> Unsubscribe:
-        """Call `handler(event)` (on the bus thread) for every event published from now on."""
+    def subscribe(self, handler: Handler, durable: str | None = None) -> Unsubscribe:
+        """Call `handler(event)` (on the bus thread) for every event published from now on.
+
+        `durable` (a consumer name for buses that persist) is accepted and ignored here."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("subscribe on a closed bus")

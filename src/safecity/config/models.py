@@ -11,6 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from safecity.analytics.config import AnalyticsConfig
+from safecity.api.settings import ApiConfig
+from safecity.biometrics.config import BiometricsConfig
+from safecity.bus.config import BusConfig, MqttConfig
+from safecity.cluster.config import ClusterConfig
+from safecity.governance.retention_config import RetentionConfig
+from safecity.media.config import MediaConfig
+from safecity.operations.config import OperationsConfig
+from safecity.recording.config import CameraRecordingConfig, RecordingConfig
 from safecity.types import LABEL_TO_COCO
 
 Label = Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]
@@ -77,6 +86,7 @@ class CameraConfig(Strict):
     classes: tuple[Label, ...] | None = None
     lines: tuple[LineConfig, ...] = ()
     zones: tuple[ZoneConfig, ...] = ()
+    recording: CameraRecordingConfig | None = Field(None, description="Overrides of the global `recording:`")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> CameraConfig:
@@ -146,6 +156,16 @@ class Settings(Strict):
     motion: MotionConfig = MotionConfig()
     classes: tuple[Label, ...] = Field(DEFAULT_CLASSES, min_length=1, description="Classes of interest")
     cameras: tuple[CameraConfig, ...] = ()
+    bus: BusConfig = BusConfig()
+    mqtt: MqttConfig = MqttConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    api: ApiConfig = ApiConfig()
+    operations: OperationsConfig = OperationsConfig()
+    analytics: AnalyticsConfig = AnalyticsConfig()
+    media: MediaConfig = MediaConfig()
+    recording: RecordingConfig = RecordingConfig()
+    retention: RetentionConfig = RetentionConfig()
+    biometrics: BiometricsConfig = BiometricsConfig()
 
     @field_validator("cameras")
     @classmethod

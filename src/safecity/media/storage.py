@@ -3,13 +3,22 @@
 A key is a relative POSIX path such as `snapshots/cam1/2025-01-31/<id>.jpg`. The local backend maps
 it under a root directory and writes atomically (temporary file in the same directory, fsync,
 `os.replace`), so a reader never sees half a JPEG. Keys that could leave the root are rejected.
+
+`MediaStorage` is what the camera workers need (put/get/exists/path_for). `ManagedStorage` adds what the
+data center needs (recordings, clips, retention): move a finished local file in, list by prefix with
+sizes and times, delete, and a local file to read from. Both backends implement it: this local one and
+`safecity.media.s3.S3MediaStorage`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Protocol, runtime_checkable
 
@@ -34,6 +43,42 @@ class MediaStorage(Protocol):
 
     def path_for(self, key: str) -> Path | None:
         """A local file path for `key` (for serving it directly), or None for remote backends."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MediaObject:
+    """One stored object: its key, size in bytes and last modification time (UTC)."""
+
+    key: str
+    size: int
+    modified: datetime
+
+
+@runtime_checkable
+class ManagedStorage(MediaStorage, Protocol):
+    """`MediaStorage` plus what recordings, clips and retention need."""
+
+    def put_file(self, key: str, source: Path) -> int:
+        """Move the finished local file `source` into storage under `key`; its size in bytes.
+
+        `source` is gone afterwards (renamed, or copied then removed)."""
+        ...
+
+    def delete(self, key: str) -> bool:
+        """Remove `key`; False if nothing was stored there."""
+        ...
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove every key (missing ones are fine); the number of keys processed."""
+        ...
+
+    def list_objects(self, prefix: str) -> Iterator[MediaObject]:
+        """Every object whose key starts with the directory `prefix` (e.g. `recordings/cam1`)."""
+        ...
+
+    def local_file(self, key: str) -> contextlib.AbstractContextManager[Path]:
+        """A context giving a local path with the object's bytes (the file itself, or a temporary copy)."""
         ...
 
 
@@ -105,6 +150,67 @@ class LocalMediaStorage:
     def path_for(self, key: str) -> Path | None:
         """Where `key` is (or would be) stored; the file may not exist yet."""
         return self._path(key)
+
+    def put_file(self, key: str, source: Path) -> int:
+        """Rename `source` into place (same file system), else copy it atomically and remove it."""
+        path = self._path(normalize_key(key))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size = source.stat().st_size
+        try:
+            os.replace(source, path)
+        except OSError:  # another file system: copy to a temporary name, then rename
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as tmp, source.open("rb") as src:
+                    shutil.copyfileobj(src, tmp, 1 << 20)
+                    tmp.flush()
+                    os.fsync(tmp.fileno())
+                os.replace(tmp_name, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_name)
+                raise
+            source.unlink()
+        os.chmod(path, 0o600)
+        _fsync_dir(path.parent)
+        return size
+
+    def delete(self, key: str) -> bool:
+        try:
+            self._path(key).unlink()
+        except (FileNotFoundError, IsADirectoryError):
+            return False
+        return True
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        n = 0
+        for key in keys:
+            self.delete(key)
+            n += 1
+        return n
+
+    def list_objects(self, prefix: str) -> Iterator[MediaObject]:
+        """Objects under the directory `prefix`, in no particular order; temporary files are skipped."""
+        base = self._path(prefix)
+        if not base.is_dir():
+            return
+        stack = [base]
+        while stack:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+                        st = entry.stat(follow_symlinks=False)
+                        key = Path(entry.path).relative_to(self._root).as_posix()
+                        yield MediaObject(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+
+    @contextlib.contextmanager
+    def local_file(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        if not path.is_file():
+            raise MediaNotFoundError(f"no media stored under {key!r}")
+        yield path
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import supervision as sv
 
+from safecity.analytics.grid import OccupancySampler
 from safecity.config.models import CameraConfig, Settings
 from safecity.rules import CameraRules, RuleHit
-from safecity.types import Frame
+from safecity.types import Event, Frame
 from safecity.vision.detector import Detector
 from safecity.vision.motion import MotionGate
 from safecity.vision.tracker import Tracker
@@ -58,6 +59,12 @@ class FrameAnalyzer:
         )
         self.tracker = Tracker(self.settings.tracker, fps=self.camera.fps)
         self.rules = CameraRules(self.camera, self.settings.camera_classes(self.camera))
+        grid = self.settings.analytics.grid
+        self.occupancy = (
+            OccupancySampler(self.camera.id, grid, self.settings.camera_classes(self.camera))
+            if grid.enabled
+            else None
+        )
         self._last_detections = sv.Detections.empty()
 
     def analyse(self, frame: Frame) -> Analysis:
@@ -74,6 +81,9 @@ class FrameAnalyzer:
         tracks = self.tracker.update(self._last_detections, frame.pts)
         t3 = time.perf_counter()
         hits = self.rules.update(tracks, frame.ts)
+        if self.occupancy is not None:  # aggregated occupancy grid, one sample per period (analytics)
+            samples = self.occupancy.update(tracks, frame.ts, frame.width, frame.height)
+            hits.extend(RuleHit(event, None) for event in samples)
         t4 = time.perf_counter()
         self._account(t0, t1, t2, t3, t4, detect)
         return Analysis(frame, tracks, hits, detect)
@@ -87,6 +97,10 @@ class FrameAnalyzer:
         t.rules_s += t4 - t3
         if detected:
             t.last_detect_ms = (t2 - t1) * 1000
+
+    def finish(self) -> list[Event]:
+        """Events still held when the stream ends (the current occupancy sample, partial)."""
+        return self.occupancy.flush() if self.occupancy is not None else []
 
     def reset_tracks(self) -> None:
         """After a reconnect the old tracks describe a stream that is gone."""

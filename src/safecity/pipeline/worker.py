@@ -11,9 +11,11 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import cv2
+import numpy as np
 
 from safecity.bus.base import Bus
 from safecity.config.models import CameraConfig
@@ -53,11 +55,15 @@ class CameraWorker:
         media: MediaStorage,
         *,
         pace: bool | None = None,
+        observe: Callable[[Analysis], None] | None = None,
+        redact: Callable[[np.ndarray, Analysis, str], np.ndarray] | None = None,
     ) -> None:
         self.camera = camera
         self.analyzer = analyzer
         self.bus = bus
         self.media = media
+        self.observe = observe  # the face step (biometrics), after each analysed frame
+        self.redact = redact  # faces blurred in the snapshot before it is encoded (biometrics)
         file = is_file_source(camera.source)
         self.pace = camera.loop if pace is None else pace  # a looped demo file plays at its own speed
         self.lossless = file and not self.pace
@@ -159,6 +165,10 @@ class CameraWorker:
                 if now - window_start >= 2.0:
                     self.metrics.analysed_fps = window_frames / (now - window_start)
                     window_start, window_frames = now, 0
+            for event in self.analyzer.finish():  # the stream ended: the partial occupancy sample
+                last = self.latest
+                self.bus.publish(self._with_snapshot(event, last, None) if last is not None else event)
+                self.metrics.events += 1
         except Exception as exc:
             log.exception("camera %s: analysis failed", self.camera.id)
             self.metrics.error = str(exc)
@@ -169,6 +179,8 @@ class CameraWorker:
     def _handle(self, result: Analysis) -> None:
         self.latest = result
         self.metrics.frames_analysed += 1
+        if self.observe is not None:
+            self.observe(result)
         self.metrics.last_frame_ts = result.frame.ts
         for hit in result.hits:
             event = self._with_snapshot(hit.event, result, hit.subject)
@@ -177,11 +189,17 @@ class CameraWorker:
 
     def _with_snapshot(self, event: Event, result: Analysis, subject: int | None) -> Event:
         image = result.frame.image
+        key = snapshot_key(event)
+        if self.redact is not None:
+            try:
+                image = self.redact(image, result, key)  # a blurred copy: the frame itself is untouched
+            except Exception:  # never store an unredacted snapshot
+                log.exception("camera %s: snapshot %s not redacted, not written", self.camera.id, key)
+                return event
         if subject is not None:
             image = image.copy()
             x1, y1, x2, y2 = (int(v) for v in result.tracks.xyxy[subject])
             cv2.rectangle(image, (x1, y1), (x2, y2), SNAPSHOT_BOX, 2)
-        key = snapshot_key(event)
         try:
             self.media.put(key, encode_jpeg(image))
         except OSError as exc:  # the event matters more than its picture

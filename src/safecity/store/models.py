@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Index, Integer, MetaData, String
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -82,6 +82,7 @@ class EventRow(Base):
     count: Mapped[int | None] = mapped_column(Integer)
     score: Mapped[float | None] = mapped_column(Float)
     snapshot: Mapped[str | None] = mapped_column(String(512))
+    grid: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # OccupancyGrid.to_dict() (0005_analytics)
     start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -20,12 +20,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from safecity.store.engine import make_engine
 from safecity.store.migrate import upgrade_connection
 from safecity.store.models import EventRow
-from safecity.types import Event, EventKind
+from safecity.types import Event, EventKind, OccupancyGrid
 
 _EVENTS = cast(Table, EventRow.__table__)
 _EVENT_COLUMNS = (
     "id", "schema_version", "camera_id", "kind", "label", "track_id", "line_id", "zone_id",
-    "direction", "count", "score", "snapshot", "start", "end",
+    "direction", "count", "score", "snapshot", "grid", "start", "end",
 )  # fmt: skip
 
 
@@ -75,6 +75,7 @@ class Store(Protocol):
 def _to_row(event: Event, created_at: datetime) -> dict[str, Any]:
     row = {name: getattr(event, name) for name in _EVENT_COLUMNS}
     row["kind"] = EventKind(event.kind).value
+    row["grid"] = None if event.grid is None else event.grid.to_dict()
     row["created_at"] = created_at
     return row
 
@@ -82,6 +83,7 @@ def _to_row(event: Event, created_at: datetime) -> dict[str, Any]:
 def _from_row(row: RowMapping) -> Event:
     values = {name: row[name] for name in _EVENT_COLUMNS}
     values["kind"] = EventKind(values["kind"])
+    values["grid"] = None if values["grid"] is None else OccupancyGrid.from_dict(values["grid"])
     return Event(**values)
 
 

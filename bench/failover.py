@@ -1,0 +1,184 @@
+"""Failover time of camera workers: SIGKILL a `safecity worker` -> its cameras analysed again elsewhere.
+
+Starts `--workers` real worker processes sharing `--cameras` cameras (the PETS video looped, the real
+detector at `--fps`), waits until every camera is held and analysed, SIGKILLs the worker holding the
+most cameras, and measures, per lost camera, from the kill to (a) the new claim and (b) the first frame
+analysed by its new worker (from the workers' activity logs). The killed worker is replaced by a new
+one and the cluster rebalances before the next trial. Expected: claim <= TTL + claim period.
+
+    .venv/bin/python bench/failover.py [--workers 3] [--cameras 6] [--trials 3] [--ttl 10] [--fps 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEO = (ROOT / ".." / "shared" / "data" / "video" / "pets09-s2l1-vtest.avi").resolve()
+
+
+def records(logs: Path) -> list[dict[str, Any]]:
+    out = []
+    for path in logs.glob("*.jsonl"):
+        out += [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+    return sorted(out, key=lambda r: r["t"])
+
+
+def holders(recs: list[dict[str, Any]]) -> dict[str, tuple[str, int, float, float | None]]:
+    """camera -> (worker, claim, claim time, first frame time) of its current tenure."""
+    cur: dict[str, tuple[str, int, float, float | None]] = {}
+    for r in recs:
+        cam = r["camera"]
+        if r["op"] == "claim":
+            cur[cam] = (r["worker"], r["claim"], r["t"], None)
+        elif r["op"] in ("release", "lost", "expired") and cam in cur and cur[cam][1] == r["claim"]:
+            del cur[cam]
+        elif r["op"] == "frame" and cam in cur and cur[cam][1] == r["claim"] and cur[cam][3] is None:
+            cur[cam] = (*cur[cam][:3], r["t"])
+    return cur
+
+
+class Cluster:
+    def __init__(self, config: Path, logs: Path) -> None:
+        self.config, self.logs = config, logs
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.n = 0
+
+    def start(self) -> str:
+        self.n += 1
+        wid = f"w{self.n}"
+        exe = Path(sys.executable).with_name("safecity")
+        cmd = [str(exe), "worker", "-c", str(self.config), "--worker-id", wid,
+               "--activity-log", str(self.logs / f"{wid}.jsonl")]  # fmt: skip
+        self.procs[wid] = subprocess.Popen(
+            cmd, stdout=(self.logs / f"{wid}.out").open("ab"), stderr=subprocess.STDOUT
+        )
+        return wid
+
+    def settled(self, cameras: int, timeout: float = 180) -> dict[str, tuple[str, int, float, float | None]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            h = holders(records(self.logs))
+            live = {w for w, p in self.procs.items() if p.poll() is None}
+            per = Counter(v[0] for v in h.values())
+            share = -(-cameras // len(live))
+            framed = all(v[3] is not None for v in h.values())
+            if len(h) == cameras and framed and set(per) == live and max(per.values()) <= share:
+                return h
+            time.sleep(0.2)
+        raise TimeoutError(f"cluster did not settle: {holders(records(self.logs))}")
+
+    def stop(self) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def trial(cluster: Cluster, cameras: int) -> list[tuple[str, float, float]]:
+    before = cluster.settled(cameras)
+    victim = Counter(v[0] for v in before.values()).most_common(1)[0][0]
+    lost = [cam for cam, v in before.items() if v[0] == victim]
+    os.kill(cluster.procs[victim].pid, signal.SIGKILL)
+    killed = time.time()
+    cluster.procs.pop(victim).wait()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        h = holders(records(cluster.logs))
+        if all(cam in h and h[cam][0] != victim and h[cam][3] is not None for cam in lost):
+            break
+        time.sleep(0.1)
+    else:
+        raise TimeoutError(f"{lost} not taken over")
+    out = []
+    for cam in lost:
+        _, _, claimed, first = h[cam]
+        assert first is not None
+        out.append((cam, claimed - killed, first - killed))
+    cluster.start()  # a replacement joins; the next trial waits for the rebalance
+    return out
+
+
+def delete_streams(url: str, names: list[str]) -> None:
+    import nats
+
+    async def _run() -> None:
+        nc = await nats.connect(url)
+        for name in names:
+            try:
+                await nc.jetstream().delete_stream(name)
+            except Exception as exc:
+                print(f"(cleanup: {name}: {exc})")
+        await nc.close()
+
+    asyncio.run(_run())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--cameras", type=int, default=6)
+    ap.add_argument("--trials", type=int, default=3)
+    ap.add_argument("--ttl", type=float, default=10.0, help="cluster.lease_ttl_s")
+    ap.add_argument("--claim-every", type=float, default=1.0, help="cluster.claim_every_s")
+    ap.add_argument("--fps", type=float, default=1.0)
+    ap.add_argument("--nats-url", default="nats://127.0.0.1:4222")
+    ap.add_argument("--video", type=Path, default=VIDEO)
+    args = ap.parse_args()
+    tag = uuid.uuid4().hex[:8]
+    streams = [f"FO_{tag}", f"KV_fo_leases_{tag}", f"KV_fo_workers_{tag}"]
+    with tempfile.TemporaryDirectory() as tmp:
+        logs = Path(tmp)
+        cams = "".join(
+            f"  - {{id: cam-{i}, source: '{args.video}', loop: true, fps: {args.fps}}}\n"
+            for i in range(args.cameras)
+        )
+        (logs / "cluster.yaml").write_text(
+            f"storage: {{data_dir: '{logs / 'data'}'}}\ndetector: {{threads: 1}}\n"
+            f"bus: {{type: nats, url: '{args.nats_url}', stream: {streams[0]}, "
+            f"subject_prefix: fo{tag}.events}}\n"
+            f"cluster: {{lease_bucket: fo_leases_{tag}, workers_bucket: fo_workers_{tag}, "
+            f"lease_ttl_s: {args.ttl}, claim_every_s: {args.claim_every}}}\ncameras:\n{cams}"
+        )
+        cluster = Cluster(logs / "cluster.yaml", logs)
+        try:
+            for _ in range(args.workers):
+                cluster.start()
+            results = [trial(cluster, args.cameras) for _ in range(args.trials)]
+        finally:
+            cluster.stop()
+            delete_streams(args.nats_url, streams)
+    print(f"{args.workers} workers, {args.cameras} cameras at {args.fps} fps, lease TTL {args.ttl}s "
+          f"(renewal every {args.ttl / 3:.2f}s), claim every {args.claim_every}s")  # fmt: skip
+    for i, res in enumerate(results, 1):
+        cells = ", ".join(f"{cam}: claimed {c:.2f}s, analysing {f:.2f}s" for cam, c, f in res)
+        print(f"trial {i}: {cells}")
+    for name, values in (
+        ("claimed", [c for res in results for _, c, _ in res]),
+        ("analysing", [f for res in results for _, _, f in res]),
+    ):
+        print(
+            f"kill -> {name + ':':<11} min {min(values):.2f}s  median {statistics.median(values):.2f}s  "
+            f"max {max(values):.2f}s"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""FastAPI dependencies every router uses: who is calling (`Principal`), what they may do (`require`),
+which cameras they may see, and a database session.
+
+Every non-public route depends on `require("<permission>")` (or `require_user()` for routes any signed-in
+user may call, such as logout). `require` returns a `Require` object that remembers its permission, so a
+test walks `app.routes` and checks every route, including routers added later (tests/unit/api).
+
+    @router.get("/alerts")
+    def list_alerts(db: DbSession, who: Annotated[Principal, Depends(require("alerts:read"))]) -> ...:
+        ...
+
+Credentials: a session cookie (`safecity_session`, from `POST /api/auth/login`) or an API token
+(`Authorization: Bearer sc_...`). Cookie-authenticated unsafe requests (POST, PUT, PATCH, DELETE) must
+send the session's CSRF token in `X-CSRF-Token` (the login response sets it, readable by JS, in the
+`safecity_csrf` cookie); bearer requests need no CSRF token (browsers never attach them by themselves).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request, WebSocket, WebSocketException, status
+from fastapi.dependencies.models import Dependant
+from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
+
+from safecity.accounts.models import UserRow
+from safecity.accounts.sessions import digest, resolve_session, resolve_token
+from safecity.api.permissions import PERMISSIONS, Role, permissions_for
+from safecity.app import App
+
+SESSION_COOKIE = "safecity_session"
+CSRF_COOKIE = "safecity_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+AUTHENTICATED = "authenticated"  # pseudo-permission of `require_user()`: any signed-in principal
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WS_POLICY_VIOLATION = 1008
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of one request."""
+
+    user_id: int
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    permissions: frozenset[str]
+    cameras: frozenset[str] | None  # None: every camera
+    via: Literal["session", "token"]
+    credential_id: str  # the session's token hash or the API token's id
+
+    def has(self, permission: str) -> bool:
+        return permission == AUTHENTICATED or permission in self.permissions
+
+    def can_see_camera(self, camera_id: str) -> bool:
+        return self.cameras is None or camera_id in self.cameras
+
+    def visible(self, camera_ids: list[str] | set[str] | frozenset[str]) -> set[str]:
+        return set(camera_ids) if self.cameras is None else set(camera_ids) & self.cameras
+
+
+def principal_for(user: UserRow, via: Literal["session", "token"], credential_id: str) -> Principal:
+    roles = {Role(r) for r in user.roles if r in Role._value2member_map_}
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=frozenset(r.value for r in roles),
+        permissions=permissions_for(roles),
+        cameras=None if user.cameras is None else frozenset(user.cameras),
+        via=via,
+        credential_id=credential_id,
+    )
+
+
+def get_node(conn: HTTPConnection) -> App:
+    node = getattr(conn.app.state, "node", None)
+    if not isinstance(node, App):
+        raise RuntimeError("the API was not created by safecity.api.app.create_api")
+    return node
+
+
+Node = Annotated[App, Depends(get_node)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One ORM session per request, committed when the endpoint returns (before the response is sent),
+    rolled back when it raises. `session.connection()` gives Core repositories the same transaction."""
+    db = get_node(request).session()
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _bearer(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise _unauthorized("Authorization header must be 'Bearer <token>'")
+    return credential.strip()
+
+
+def _by_token(db: Session, secret: str) -> Principal:
+    found = resolve_token(db, secret)
+    if found is None:
+        raise _unauthorized("invalid, expired or revoked API token")
+    token, user = found
+    return principal_for(user, "token", token.id)
+
+
+def _check_csrf(request: Request, expected: str) -> None:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER} header (CSRF)")
+
+
+def authenticate(request: Request, db: Session) -> Principal:
+    """The caller of an HTTP request; 401 when there is none, 403 when a cookie request lacks CSRF."""
+    secret = _bearer(request)
+    if secret is not None:
+        return _by_token(db, secret)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise _unauthorized("not authenticated: log in or send an API token")
+    found = resolve_session(db, cookie)
+    if found is None:
+        raise _unauthorized("session expired or ended: log in again")
+    session, user = found
+    if request.method not in SAFE_METHODS:
+        _check_csrf(request, session.csrf_token)
+    return principal_for(user, "session", session.token_hash)
+
+
+def current_principal(request: Request, db: DbSession) -> Principal:
+    principal = authenticate(request, db)
+    request.state.principal = principal
+    return principal
+
+
+class Require:
+    """Dependency: the caller, who must hold `permission` (401 if anonymous, 403 if not allowed)."""
+
+    def __init__(self, permission: str) -> None:
+        if permission != AUTHENTICATED and permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}: add it to safecity/api/permissions.py")
+        self.permission = permission
+
+    def __repr__(self) -> str:
+        return f"require({self.permission!r})"
+
+    def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.has(self.permission):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"permission {self.permission!r} required; your roles: {', '.join(sorted(principal.roles))}",
+            )
+        return principal
+
+
+_REQUIRES: dict[str, Require] = {}
+
+
+def require(permission: str) -> Require:
+    """The dependency for `permission` (one object per permission, so FastAPI evaluates it once)."""
+    if permission not in _REQUIRES:
+        _REQUIRES[permission] = Require(permission)
+    return _REQUIRES[permission]
+
+
+def require_user() -> Require:
+    """Any signed-in principal, whatever their roles (logout, own profile, the live socket)."""
+    return require(AUTHENTICATED)
+
+
+class WsRequire:
+    """WebSocket twin of `Require`: session cookie (same-origin only), `?token=` or bearer header.
+
+    Refuses the handshake (policy violation) rather than answering 401/403."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission = require(permission).permission
+
+    def __repr__(self) -> str:
+        return f"ws_require({self.permission!r})"
+
+    def __call__(self, websocket: WebSocket) -> Principal:
+        db = get_node(websocket).session()
+        try:
+            principal = self._authenticate(websocket, db)
+            db.commit()
+        finally:
+            db.close()
+        if not principal.has(self.permission):
+            raise WebSocketException(WS_POLICY_VIOLATION, f"permission {self.permission!r} required")
+        return principal
+
+    @staticmethod
+    def _authenticate(ws: WebSocket, db: Session) -> Principal:
+        try:
+            secret = ws.query_params.get("token") or _bearer(ws)
+        except HTTPException as exc:
+            raise WebSocketException(WS_POLICY_VIOLATION, str(exc.detail)) from exc
+        if secret:
+            found = resolve_token(db, secret)
+            if found is None:
+                raise WebSocketException(WS_POLICY_VIOLATION, "invalid, expired or revoked API token")
+            return principal_for(found[1], "token", found[0].id)
+        cookie = ws.cookies.get(SESSION_COOKIE)
+        session = resolve_session(db, cookie) if cookie else None
+        if session is None:
+            raise WebSocketException(WS_POLICY_VIOLATION, "not authenticated")
+        if not same_origin(ws):
+            raise WebSocketException(WS_POLICY_VIOLATION, "cross-origin WebSocket refused")
+        return principal_for(session[1], "session", session[0].token_hash)
+
+
+def ws_require(permission: str) -> WsRequire:
+    return WsRequire(permission)
+
+
+def same_origin(conn: HTTPConnection) -> bool:
+    """A browser's Origin (when it sends one) must be this server (no cross-site WebSocket hijacking)."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == conn.headers.get("host", "").lower()
+
+
+def ensure_camera_visible(principal: Principal, camera_id: str, *, hide: bool = True) -> None:
+    """Stop a request for a camera outside the caller's access list: 404 (hide=True: as if it did not
+    exist, for paths naming one object) or 403 (for an explicit filter the caller chose)."""
+    if principal.can_see_camera(camera_id):
+        return
+    if hide:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {camera_id!r} not found")
+    raise HTTPException(status.HTTP_403_FORBIDDEN, f"no access to camera {camera_id!r}")
+
+
+def session_key(token: str) -> str:
+    """The stored key of a session cookie value (its SHA-256)."""
+    return digest(token)
+
+
+def route_permissions(dependant: Dependant) -> set[str]:
+    """Every permission a route's dependency tree requires (for the coverage and matrix tests)."""
+    found: set[str] = set()
+    stack: list[Any] = [dependant]
+    while stack:
+        dep = stack.pop()
+        call = getattr(dep, "call", None)
+        if isinstance(call, Require | WsRequire):
+            found.add(call.permission)
+        stack.extend(dep.dependencies)
+    return found

@@ -1,0 +1,66 @@
+"""Event queries restricted to a camera access list (the store's own `EventQuery` takes one camera)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, func, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.elements import ColumnElement
+
+from safecity.store import EventQuery
+from safecity.store.models import EventRow
+from safecity.types import Event, EventKind
+
+_EVENTS = cast(Table, EventRow.__table__)
+_COLUMNS = (
+    "id", "schema_version", "camera_id", "kind", "label", "track_id", "line_id", "zone_id",
+    "direction", "count", "score", "snapshot", "start", "end",
+)  # fmt: skip
+
+
+def _where(q: EventQuery, cameras: frozenset[str] | None) -> list[ColumnElement[bool]]:
+    c = _EVENTS.c
+    clauses: list[ColumnElement[bool]] = []
+    for name in ("camera_id", "label", "line_id", "zone_id"):
+        value = getattr(q, name)
+        if value is not None:
+            clauses.append(c[name] == value)
+    if q.kind is not None:
+        clauses.append(c.kind == EventKind(q.kind).value)
+    if q.since is not None:
+        clauses.append(c.start >= q.since)
+    if q.until is not None:
+        clauses.append(c.start < q.until)
+    if cameras is not None:
+        clauses.append(c.camera_id.in_(sorted(cameras)))
+    return clauses
+
+
+def _event(row: RowMapping) -> Event:
+    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+    values["kind"] = EventKind(values["kind"])
+    return Event(**values)
+
+
+def query_visible(conn: Connection, q: EventQuery, cameras: frozenset[str] | None) -> list[Event]:
+    """Events matching `q` among `cameras` (None: all), newest first, paged."""
+    stmt = (
+        select(*(_EVENTS.c[n] for n in _COLUMNS))
+        .where(*_where(q, cameras))
+        .order_by(_EVENTS.c.start.desc(), _EVENTS.c.id.desc())
+        .limit(q.limit)
+        .offset(q.offset)
+    )
+    return [_event(r) for r in conn.execute(stmt).mappings()]
+
+
+def count_visible(conn: Connection, q: EventQuery, cameras: frozenset[str] | None) -> int:
+    stmt = select(func.count()).select_from(_EVENTS).where(*_where(q, cameras))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def get_event(conn: Connection, event_id: str) -> Event | None:
+    stmt = select(*(_EVENTS.c[n] for n in _COLUMNS)).where(_EVENTS.c.id == event_id)
+    row = conn.execute(stmt).mappings().first()
+    return None if row is None else _event(row)

@@ -1,0 +1,67 @@
+"""Helpers shared by the operations routers (alerts, incidents, units, field, reports).
+
+Not a router itself (the leading underscore keeps `discover()` from mounting it). Services raise
+`NotFoundError` / `ConflictError` / `InvalidError`; `translated()` turns them into 404 / 409 / 422 with
+the service's reason. Live messages are sent after an explicit commit, so a client that reacts to one
+always finds the change in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Path, status
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from safecity.api.deps import Node, Principal
+from safecity.app import App
+from safecity.operations.domain import Actor, ConflictError, InvalidError, NotFoundError
+from safecity.operations.live import safe_broadcast
+from safecity.operations.runtime import Operations
+
+MAX_ID = 2_147_483_647
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id")]
+
+
+def actor(who: Principal) -> Actor:
+    return Actor(who.user_id, who.username)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except NotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, exc.reason) from exc
+    except ConflictError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, exc.reason) from exc
+    except InvalidError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.reason) from exc
+
+
+def get_operations(node: Node) -> Operations:
+    if node.operations is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "operations are not running on this node")
+    return node.operations
+
+
+Ops = Annotated[Operations, Depends(get_operations)]
+
+
+def publish(
+    node: App,
+    type: str,
+    payload: BaseModel,
+    camera_id: str | None,
+    users: Collection[int] | None = None,
+) -> None:
+    data: dict[str, Any] = payload.model_dump(mode="json")
+    safe_broadcast(node.live, type, data, camera_id, users)
+
+
+def commit(db: Session) -> None:
+    """Commit now (the request's session would commit after the endpoint; live pushes must follow it)."""
+    db.commit()

@@ -1,0 +1,50 @@
+"""Health: `/healthz` (public liveness), `/api/health` and Prometheus `/metrics` (health:read; scrapers
+send an API token: `Authorization: Bearer sc_...`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from safecity.api.deps import Node, Principal, require
+from safecity.api.health import node_health
+from safecity.api.schemas import CameraHealthPublic, HealthPublic
+
+PREFIX = ""
+router = APIRouter(tags=["health"])
+Health = Annotated[Principal, Depends(require("health:read"))]
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers (public, no details)."""
+    return {"status": "ok"}
+
+
+@router.get("/api/health", response_model=HealthPublic)
+def health(node: Node, who: Health) -> HealthPublic:
+    """Per camera: status, analysed fps, dropped frames, detector latency, reconnects, last frame."""
+    cams = [CameraHealthPublic(**h.to_dict()) for h in node_health(node) if who.can_see_camera(h.camera_id)]
+    bus = {
+        k: v
+        for k in ("published", "dropped", "delivered")
+        if isinstance(v := getattr(node.bus, k, None), int)
+    }
+    live = node.live
+    return HealthPublic(
+        status="ok" if all(c.status in ("ok", "starting", "stopped") for c in cams) else "degraded",
+        cameras=cams,
+        bus=bus,
+        store={"written": node.writer.written, "failed": node.writer.failed},
+        live={"clients": live.clients, "dropped_clients": live.dropped_clients, "messages": live.broadcasts},
+    )
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+def metrics(request: Request, who: Health) -> Response:
+    """Prometheus text format; per-camera series carry a `camera` label."""
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Accountability enforced in code: the audit chain, retention, authorizations (DESIGN.md)."""

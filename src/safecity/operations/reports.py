@@ -1,0 +1,169 @@
+"""Reports from the public: validation, photo sanitising, the triage queue.
+
+A photo is accepted by its content, never its name or declared type: it must decode as JPEG or PNG
+(Pillow), within the size and pixel caps. It is then re-encoded from its pixels alone (orientation
+applied first), so EXIF, GPS, XMP, ICC and comments are gone before anything is stored. Errors carry the
+HTTP status the API answers with: 413 too large, 415 not a JPEG/PNG, 422 anything else invalid.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+import warnings
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from safecity.media.storage import MediaStorage
+from safecity.operations.catalogue import REPORT_CATEGORIES
+from safecity.operations.config import ReportsConfig
+from safecity.operations.domain import (
+    Actor,
+    ConflictError,
+    NotFoundError,
+    ReportStatus,
+    TimelineKind,
+    now_utc,
+)
+from safecity.operations.incident_schemas import IncidentCreate
+from safecity.operations.incidents import add_timeline, create_incident
+from safecity.operations.models import IncidentRow, PublicReportRow
+from safecity.operations.schemas import PublicReportCreate, ReportTriage
+
+PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
+CLOCK_SKEW = timedelta(minutes=5)  # a phone whose clock runs a little fast is not "in the future"
+REPORTS_PREFIX = "reports"
+
+
+class ReportRejected(Exception):
+    """A report or its photo is refused; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def check_report(data: PublicReportCreate, cfg: ReportsConfig, now: datetime | None = None) -> datetime:
+    """Checks that need the settings or the clock; returns the observation time in UTC."""
+    if data.category not in REPORT_CATEGORIES:
+        raise ReportRejected(422, f"category must be one of: {', '.join(REPORT_CATEGORIES)}")
+    now = now or now_utc()
+    observed = data.observed_at if data.observed_at.tzinfo else data.observed_at.replace(tzinfo=UTC)
+    observed = observed.astimezone(UTC)
+    if observed > now + CLOCK_SKEW:
+        raise ReportRejected(422, "observed_at is in the future")
+    if observed < now - timedelta(days=cfg.max_age_days):
+        raise ReportRejected(422, f"observed_at is more than {cfg.max_age_days:g} days ago")
+    return observed
+
+
+def sanitize_photo(data: bytes, cfg: ReportsConfig) -> tuple[bytes, str]:
+    """Decode `data` as JPEG/PNG and re-encode it without metadata; returns (bytes, extension)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if len(data) > cfg.max_photo_bytes:
+        raise ReportRejected(413, f"photo is larger than {cfg.max_photo_bytes} bytes")
+    if not data:
+        raise ReportRejected(422, "photo is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                kind = probe.format
+                if kind not in PHOTO_FORMATS:
+                    raise ReportRejected(415, f"photo must be a JPEG or PNG image, not {kind or 'unknown'}")
+                if probe.width * probe.height > cfg.max_photo_pixels:
+                    raise ReportRejected(413, f"photo has more than {cfg.max_photo_pixels} pixels")
+                probe.load()  # decode every pixel: a truncated or corrupt file fails here
+                image = ImageOps.exif_transpose(probe)
+    except ReportRejected:
+        raise
+    except UnidentifiedImageError as exc:
+        raise ReportRejected(415, "photo must be a JPEG or PNG image (content not recognised)") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ReportRejected(413, "photo has too many pixels") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ReportRejected(415, f"photo could not be decoded: {exc}") from exc
+    return _reencode(image, kind)
+
+
+def _reencode(image: object, kind: str) -> tuple[bytes, str]:
+    from PIL import Image
+
+    assert isinstance(image, Image.Image)
+    keep_alpha = kind == "PNG" and image.mode in ("RGBA", "LA", "P")
+    mode = "RGBA" if keep_alpha else "RGB"
+    pixels = image.convert(mode)
+    clean = Image.frombytes(mode, pixels.size, pixels.tobytes())  # a new image: no info, no metadata
+    out = io.BytesIO()
+    if kind == "PNG":
+        clean.save(out, "PNG", optimize=True)
+        return out.getvalue(), "png"
+    clean.save(out, "JPEG", quality=88)
+    return out.getvalue(), "jpg"
+
+
+def store_photo(media: MediaStorage, clean: bytes, ext: str, at: datetime) -> str:
+    key = f"{REPORTS_PREFIX}/{at.strftime('%Y-%m-%d')}/{uuid.uuid4().hex}.{ext}"
+    return media.put(key, clean)
+
+
+def create_report(
+    db: Session, data: PublicReportCreate, observed_at: datetime, photo_key: str | None
+) -> PublicReportRow:
+    row = PublicReportRow(
+        category=data.category, description=data.description.strip(), lat=data.lat, lon=data.lon,
+        camera_id=data.camera_id or None, observed_at=observed_at, photo_key=photo_key,
+        contact=(data.contact or "").strip() or None, status=ReportStatus.NEW.value, created_at=now_utc(),
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    return row
+
+
+def list_reports(
+    db: Session, status: ReportStatus | None, limit: int = 50, offset: int = 0
+) -> tuple[list[PublicReportRow], int]:
+    where = [] if status is None else [PublicReportRow.status == status.value]
+    total = int(db.scalar(select(func.count()).select_from(PublicReportRow).where(*where)) or 0)
+    rows = db.scalars(
+        select(PublicReportRow).where(*where)
+        .order_by(PublicReportRow.created_at.desc(), PublicReportRow.id.desc()).limit(limit).offset(offset)
+    )  # fmt: skip
+    return list(rows), total
+
+
+def get_report(db: Session, report_id: int) -> PublicReportRow:
+    row = db.get(PublicReportRow, report_id)
+    if row is None:
+        raise NotFoundError(f"no report {report_id}")
+    return row
+
+
+def triage(
+    db: Session, row: PublicReportRow, decision: ReportTriage, actor: Actor
+) -> tuple[PublicReportRow, IncidentRow | None]:
+    """Dismiss a new report, or open an incident from it (linked both ways)."""
+    if row.status != ReportStatus.NEW.value:
+        raise ConflictError(f"report {row.id} was already triaged ({row.status}, by {row.triaged_by})")
+    row.triaged_at, row.triaged_by_id, row.triaged_by = now_utc(), actor.id, actor.name
+    row.triage_note = decision.note.strip() or None
+    if decision.action == "dismiss":
+        row.status = ReportStatus.DISMISSED.value
+        db.flush()
+        return row, None
+    request = IncidentCreate(
+        title=decision.title or f"Public report: {row.category.replace('_', ' ')}",
+        type=REPORT_CATEGORIES[row.category], priority=decision.priority, description=row.description,
+        camera_id=row.camera_id, lat=row.lat, lon=row.lon,
+    )  # fmt: skip
+    incident = create_incident(db, request, actor, source="report", origin_at=row.created_at)
+    row.status, row.incident_id = ReportStatus.INCIDENT.value, incident.id
+    text = f"From public report {row.id} (observed {row.observed_at.isoformat(timespec='minutes')})"
+    text += f": {row.triage_note}" if row.triage_note else ""
+    data = {"report_id": row.id, "has_photo": row.photo_key is not None}
+    add_timeline(db, incident, TimelineKind.NOTE, actor, text, data)
+    return row, incident

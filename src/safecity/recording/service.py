@@ -1,0 +1,124 @@
+"""Recording on one node: a recorder per recorded camera, event clips, and reconciliation.
+
+`RecordingService.start()` first reconciles (the spool of this host, then the stored objects of the
+last days of each recorded camera: a restart after a crash repairs the index before recording resumes),
+then starts the recorders and the event clipper. Finished segments are stored by a small thread pool so
+that a slow store (S3) never stalls a recorder's demux loop; a periodic pass retries spool files whose
+commit failed. Spool: `<data_dir>/spool/recordings/<camera>/`; clip work files: `<data_dir>/spool/clips/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from safecity.media.storage import ManagedStorage
+from safecity.recording.clips import EventClipper
+from safecity.recording.config import RecordingConfig, RecordingPolicy
+from safecity.recording.index import SegmentStore, latest_segment_end
+from safecity.recording.reconcile import ReconcileReport, reconcile_spool, reconcile_storage
+from safecity.recording.recorder import CameraRecorder
+from safecity.recording.segment import SegmentInfo
+
+log = logging.getLogger(__name__)
+RETRY_EVERY_S = 300.0
+
+
+@dataclass
+class RecordingService:
+    engine: Engine
+    storage: ManagedStorage
+    config: RecordingConfig
+    policies: list[RecordingPolicy]
+    spool_root: Path
+    recorders: dict[str, CameraRecorder] = field(default_factory=dict)
+    clipper: EventClipper | None = None
+
+    def __post_init__(self) -> None:
+        self.store = SegmentStore(self.engine, self.storage)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segment-commit")
+        self._stop = threading.Event()
+        self._retry: threading.Thread | None = None
+        self._pending: set[Path] = set()  # spool files handed to the pool, not stored yet
+        self._lock = threading.Lock()
+        recorded = {p.camera_id: p.segment_seconds for p in self.policies if p.enabled}
+        if recorded and self.config.clips.event_kinds:
+            self.clipper = EventClipper(self.engine, self.storage, self.config.clips, recorded, self.clip_dir)
+
+    @property
+    def segment_spool(self) -> Path:
+        return self.spool_root / "recordings"
+
+    @property
+    def clip_dir(self) -> Path:
+        return self.spool_root / "clips"
+
+    def reconcile(self) -> ReconcileReport:
+        """Spool first (it may store objects), then the recent days of each recorded camera's objects."""
+        report = reconcile_spool(self.store, self.segment_spool, busy=self._busy())
+        for policy in self.policies:
+            if not policy.enabled:
+                continue
+            with self.engine.connect() as conn:
+                latest = latest_segment_end(conn, policy.camera_id)
+            since = None if latest is None else latest - timedelta(days=1)
+            part = reconcile_storage(self.store, policy.camera_id, since=since)
+            report.orphans_indexed += part.orphans_indexed
+            report.orphans_deleted += part.orphans_deleted
+            report.missing += part.missing
+        return report
+
+    def start(self) -> None:
+        report = self.reconcile()
+        log.info("recording: reconciled at start: %s", report)
+        for policy in self.policies:
+            if policy.enabled:
+                recorder = CameraRecorder(policy, self.segment_spool, self._commit_later)
+                self.recorders[policy.camera_id] = recorder
+                recorder.start()
+        if self.clipper is not None:
+            self.clipper.start()
+        self._retry = threading.Thread(target=self._retry_loop, name="recording-retry", daemon=True)
+        self._retry.start()
+
+    def _commit_later(self, info: SegmentInfo) -> None:
+        with self._lock:
+            self._pending.add(info.path)
+        self._pool.submit(self._commit, info)
+
+    def _commit(self, info: SegmentInfo) -> None:
+        try:
+            self.store.commit(info)
+        except Exception as exc:  # stays in the spool; the retry pass or the next start stores it
+            log.error("recording: segment %s of %s not stored yet: %s", info.id, info.camera_id, exc)
+        finally:
+            with self._lock:
+                self._pending.discard(info.path)
+
+    def _retry_loop(self) -> None:
+        while not self._stop.wait(RETRY_EVERY_S):
+            try:
+                self._pool.submit(lambda: reconcile_spool(self.store, self.segment_spool, busy=self._busy()))
+            except RuntimeError:  # the pool is shutting down
+                return
+
+    def _busy(self) -> set[Path]:
+        with self._lock:
+            busy = set(self._pending)
+        return busy | {p for r in self.recorders.values() if (p := r.current_path) is not None}
+
+    def stop(self) -> None:
+        self._stop.set()
+        for recorder in self.recorders.values():
+            recorder.request_stop()
+        for recorder in self.recorders.values():
+            recorder.join(15.0)
+        if self.clipper is not None:
+            self.clipper.stop()
+        self._pool.shutdown(wait=True)

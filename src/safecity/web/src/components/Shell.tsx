@@ -1,0 +1,148 @@
+// The operator's frame: navigation by permission, live-link state, clock, user, keyboard help.
+import type { ComponentChildren } from "preact";
+import { useRef, useState } from "preact/hooks";
+import { fmtTime } from "../format";
+import { useKeys, useNow } from "../hooks";
+import { useLiveState } from "../live";
+import { navigate } from "../router";
+import { displayName, useSession } from "../session";
+import { Kbd, Link, Modal, Toasts } from "./ui";
+
+export interface NavItem {
+  href: string;
+  label: string;
+  key: string;
+  show: (can: (p: string) => boolean) => boolean;
+}
+
+export const NAV: NavItem[] = [
+  { href: "/", label: "Dashboard", key: "d", show: (can) => can("cameras:read") || can("alerts:read") },
+  { href: "/alerts", label: "Alerts", key: "a", show: (can) => can("alerts:read") },
+  { href: "/incidents", label: "Incidents", key: "i", show: (can) => can("incidents:read") },
+  { href: "/events", label: "Events", key: "e", show: (can) => can("events:read") },
+  { href: "/analytics", label: "Analytics", key: "y", show: (can) => can("analytics:read") },
+  { href: "/reports", label: "Reports", key: "r", show: (can) => can("reports:triage") },
+  { href: "/health", label: "Health", key: "h", show: (can) => can("health:read") },
+  { href: "/field", label: "Field", key: "f", show: (can) => can("field:respond") },
+  {
+    href: "/admin",
+    label: "Admin",
+    key: "m",
+    show: (can) => can("users:manage") || can("cameras:manage") || can("units:manage"),
+  },
+];
+
+export function LiveDot() {
+  const s = useLiveState();
+  const label = s === "open" ? "LIVE" : s === "connecting" ? "CONNECTING" : "OFFLINE";
+  return (
+    <span class={`live-dot live-${s}`} title="Live link (WebSocket)" data-live={s}>
+      <i /> {label}
+    </span>
+  );
+}
+
+function Clock() {
+  const now = useNow(1000);
+  return <span class="clock">{fmtTime(now)}</span>;
+}
+
+export function Shell({ path, children }: { path: string; children: ComponentChildren }) {
+  const session = useSession();
+  const items = NAV.filter((n) => n.show(session.can));
+  const [help, setHelp] = useState(false);
+  const pendingG = useRef(0);
+  const keys: Record<string, () => void> = {
+    "?": () => setHelp(true),
+    g: () => (pendingG.current = Date.now()),
+  };
+  for (const n of items) {
+    keys[n.key] = () => {
+      if (Date.now() - pendingG.current < 1500) {
+        pendingG.current = 0;
+        navigate(n.href);
+      }
+    };
+  }
+  // page-level shortcuts use the same letters; "g" first means navigation
+  useKeys(keys);
+  const active = (href: string) => (href === "/" ? path === "/" || path.startsWith("/cameras") : path.startsWith(href));
+  return (
+    <div class="shell">
+      <header class="topbar">
+        <Link href="/" class="brand">
+          <span class="brand-mark">◆</span> SAFECITY <span class="brand-sub">command center</span>
+        </Link>
+        <nav class="nav" aria-label="Main">
+          {items.map((n) => (
+            <Link key={n.href} href={n.href} class={active(n.href) ? "active" : ""} title={`g ${n.key}`}>
+              {n.label}
+            </Link>
+          ))}
+        </nav>
+        <div class="topbar-right">
+          <LiveDot />
+          <Clock />
+          <span class="user" title={session.me.roles.join(", ")} data-testid="current-user">
+            {displayName(session.me)}
+            <small>{session.me.roles.join(" · ")}</small>
+          </span>
+          <button type="button" class="btn btn-sm btn-ghost" onClick={() => void session.logout()}>
+            Log out
+          </button>
+          <button type="button" class="btn btn-sm btn-ghost" title="Keyboard shortcuts (?)" onClick={() => setHelp(true)}>
+            ?
+          </button>
+        </div>
+      </header>
+      <main class="page">{children}</main>
+      <Toasts />
+      {help && (
+        <Modal title="Keyboard shortcuts" onClose={() => setHelp(false)}>
+          <table class="keys">
+            <tbody>
+              {items.map((n) => (
+                <tr key={n.href}>
+                  <td>
+                    <Kbd>g</Kbd> <Kbd>{n.key}</Kbd>
+                  </td>
+                  <td>{n.label}</td>
+                </tr>
+              ))}
+              <tr>
+                <td>
+                  <Kbd>j</Kbd> / <Kbd>k</Kbd>
+                </td>
+                <td>Next / previous row (alerts, events, reports)</td>
+              </tr>
+              <tr>
+                <td>
+                  <Kbd>x</Kbd>
+                </td>
+                <td>Select the row (alerts)</td>
+              </tr>
+              <tr>
+                <td>
+                  <Kbd>A</Kbd> <Kbd>C</Kbd> <Kbd>N</Kbd>
+                </td>
+                <td>Acknowledge / close / new incident from the selected alerts</td>
+              </tr>
+              <tr>
+                <td>
+                  <Kbd>l</Kbd> <Kbd>z</Kbd> <Kbd>Esc</Kbd> <Kbd>Enter</Kbd>
+                </td>
+                <td>Rule editor: draw a line / a zone, cancel, close the zone</td>
+              </tr>
+              <tr>
+                <td>
+                  <Kbd>?</Kbd>
+                </td>
+                <td>This help</td>
+              </tr>
+            </tbody>
+          </table>
+        </Modal>
+      )}
+    </div>
+  );
+}

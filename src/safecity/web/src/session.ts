@@ -1,0 +1,62 @@
+// Who is logged in and what they may do: the UI shows only what `permissions` allow (the API enforces it).
+import { createContext } from "preact";
+import { useContext } from "preact/hooks";
+import { ApiError, get, post } from "./api";
+import type { Me } from "./types";
+
+export interface Session {
+  me: Me;
+  can: (perm: string) => boolean;
+  logout: () => Promise<void>;
+  refresh: () => Promise<void>;
+}
+
+export const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error("useSession outside a logged-in screen");
+  return s;
+}
+
+export function canDo(me: Me | null | undefined, perm: string): boolean {
+  return !!me && (me.permissions ?? []).includes(perm);
+}
+
+/** The current user, or null when not logged in. Other errors propagate (shown on screen). */
+export async function loadMe(): Promise<Me | null> {
+  try {
+    const me = await get<Me>("/api/auth/me");
+    me.user ??= { id: me.id, username: me.username, display_name: me.display_name };
+    return me;
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return null;
+    throw err;
+  }
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  await post("/api/auth/login", { username, password });
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await post("/api/auth/logout");
+  } catch {
+    /* the session is gone either way */
+  }
+}
+
+export function displayName(me: Me): string {
+  const u = me.user;
+  return u.display_name || u.full_name || u.username;
+}
+
+/** Where a user lands after login: field units go to their phone screen. */
+export function homeFor(me: Me): string {
+  if (canDo(me, "alerts:read") || canDo(me, "cameras:read")) return "/";
+  if (canDo(me, "field:respond")) return "/field";
+  if (canDo(me, "health:read")) return "/health";
+  if (canDo(me, "incidents:read")) return "/incidents";
+  return "/";
+}
