@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = (ROOT / ".." / "shared" / "data" / "video").resolve()
@@ -48,74 +49,25 @@ DIURNAL = np.array(
     [2, 1, 1, 1, 1, 2, 4, 7, 10, 13, 16, 18, 19, 18, 17, 17, 18, 19, 18, 15, 12, 9, 6, 4], float
 )
 WEEKDAY = np.array([0.85, 0.85, 0.9, 0.95, 1.1, 1.35, 1.3])
-CAMERAS: dict[str, dict[str, Any]] = {
-    "pets": {
-        "video": "pets09-s2l1-vtest.avi",
-        "lines": [
-            {
-                "id": "road",
-                "start": [550, 150],
-                "end": [550, 470],
-                "in_name": "east",
-                "out_name": "west",
-                "classes": ["person"],
-            }
-        ],
-        "zones": [
-            {
-                "id": "square",
-                "polygon": [[120, 190], [420, 180], [420, 420], [120, 330]],
-                "classes": ["person"],
-                "enter_exit_events": True,
-                "crowding": {"threshold": 4},
-                "loitering": {"after_s": 20},
-            }
-        ],
-    },
-    "road": {
-        "video": "car-detection.mp4",
-        "lines": [
-            {
-                "id": "lane",
-                "start": [0, 216],
-                "end": [768, 216],
-                "in_name": "north",
-                "out_name": "south",
-                "classes": ["car", "truck", "bus", "motorcycle"],
-            }
-        ],
-        "zones": [
-            {
-                "id": "street",
-                "polygon": [[0, 60], [768, 60], [768, 380], [0, 380]],
-                "classes": ["car", "truck", "bus"],
-                "enter_exit_events": True,
-            }
-        ],
-    },
-    "room": {
-        "video": "one-by-one-person-detection.mp4",
-        "lines": [
-            {
-                "id": "door",
-                "start": [384, 150],
-                "end": [384, 432],
-                "in_name": "in",
-                "out_name": "out",
-                "classes": ["person"],
-            }
-        ],
-        "zones": [
-            {
-                "id": "desk",
-                "polygon": [[250, 180], [560, 180], [560, 432], [250, 432]],
-                "classes": ["person"],
-                "enter_exit_events": True,
-                "loitering": {"after_s": 5},
-            }
-        ],
-    },
-}
+# The real runs: one line and one zone per shared video (pixels of the source frames).
+CAMERAS: dict[str, dict[str, Any]] = yaml.safe_load("""
+pets:
+  video: pets09-s2l1-vtest.avi
+  lines: [{id: road, start: [550, 150], end: [550, 470], in_name: east, out_name: west, classes: [person]}]
+  zones: [{id: square, polygon: [[120, 190], [420, 180], [420, 420], [120, 330]], classes: [person],
+           enter_exit_events: true, crowding: {threshold: 4}, loitering: {after_s: 20}}]
+road:
+  video: car-detection.mp4
+  lines: [{id: lane, start: [0, 216], end: [768, 216], in_name: north, out_name: south,
+           classes: [car, truck, bus, motorcycle]}]
+  zones: [{id: street, polygon: [[0, 60], [768, 60], [768, 380], [0, 380]], classes: [car, truck, bus],
+           enter_exit_events: true}]
+room:
+  video: one-by-one-person-detection.mp4
+  lines: [{id: door, start: [384, 150], end: [384, 432], in_name: in, out_name: out, classes: [person]}]
+  zones: [{id: desk, polygon: [[250, 180], [560, 180], [560, 432], [250, 432]], classes: [person],
+           enter_exit_events: true, loitering: {after_s: 5}}]
+""")
 
 
 # --- 1. profile from real runs ----------------------------------------------------------------------
@@ -219,6 +171,10 @@ def hex_ids(rng: np.random.Generator, n: int) -> pa.Array:
     return pa.array(chars.view("S32").ravel()).cast(pa.string())
 
 
+def _days(micros: np.ndarray) -> pa.Array:
+    return pa.array(micros // 86_400_000_000, pa.int32()).cast(pa.date32())
+
+
 def hour_weights(days: int, tz_hours: int = 1) -> np.ndarray:
     """Weight per UTC hour slot (local time = UTC + tz_hours)."""
     slots = np.arange(days * 24)
@@ -273,7 +229,7 @@ def assemble(rng: np.random.Generator, cam: str, parts: list[dict[str, Any]]) ->
     )
     arrays = {
         "camera_id": pa.array(np.full(n, cam)),
-        "day": pa.array(start // 86_400_000_000, pa.int32()).cast(pa.date32()),
+        "day": _days(start),
         "id": hex_ids(rng, n),
         **cols,
         "count": pa.array(np.where(counts >= 0, counts, 0), pa.int32(), mask=counts < 0),
@@ -282,6 +238,9 @@ def assemble(rng: np.random.Generator, cam: str, parts: list[dict[str, Any]]) ->
         "end_ts": pa.array(end, lake.TS),
     }
     return pa.table(arrays, schema=lake.full_schema(lake.EVENT_SCHEMA))
+
+
+OCCUPANCY_SPEC = {"kind": "occupancy", "direction": None, "line_id": None, "zone_id": None, "value": 0}
 
 
 def camera_samples(
@@ -296,34 +255,13 @@ def camera_samples(
     tracks = rng.poisson(lam)
     start = START_US + slots.astype(np.int64) * SAMPLE_S * 1_000_000
     label = (prof["labels"] or ["person"])[0]
+    busy, idle = tracks > 0, tracks == 0  # a sample with nobody is a heartbeat: label None, count 0
     spec = [
-        {
-            "spec": {
-                "kind": "occupancy",
-                "label": label,
-                "direction": None,
-                "line_id": None,
-                "zone_id": None,
-                "value": 0,
-            },
-            "start": start[tracks > 0],
-            "end": start[tracks > 0] + SAMPLE_S * 1_000_000,
-        },
-        {
-            "spec": {
-                "kind": "occupancy",
-                "label": None,
-                "direction": None,
-                "line_id": None,
-                "zone_id": None,
-                "value": 0,
-            },
-            "start": start[tracks == 0],
-            "end": start[tracks == 0] + SAMPLE_S * 1_000_000,
-        },
+        {"spec": dict(OCCUPANCY_SPEC, label=lab), "start": start[m], "end": start[m] + SAMPLE_S * 1_000_000}
+        for lab, m in ((label, busy), (None, idle))
     ]
     events = assemble(rng, cam, spec)
-    counts = np.concatenate([tracks[tracks > 0], np.zeros(int((tracks == 0).sum()), np.int64)])
+    counts = np.concatenate([tracks[busy], np.zeros(int(idle.sum()), np.int64)])
     events = events.set_column(events.schema.get_field_index("count"), "count", pa.array(counts, pa.int32()))
     draws = rng.poisson(np.maximum(tracks * prof["cells_per_track"], tracks))
     sample = np.repeat(slots, draws)
@@ -334,30 +272,22 @@ def camera_samples(
     s_idx, c_idx = keys // 1024, keys % 1024
     n = np.minimum(n, tracks[s_idx])
     s_start = start[s_idx]
-    cells = pa.table(
-        {
-            "camera_id": pa.array(np.full(keys.size, cam)),
-            "day": pa.array(s_start // 86_400_000_000, pa.int32()).cast(pa.date32()),
-            "start_ts": pa.array(s_start, lake.TS),
-            "end_ts": pa.array(s_start + SAMPLE_S * 1_000_000, lake.TS),
-            "label": pa.array(np.full(keys.size, label)),
-            "cols": pa.array(np.full(keys.size, 16), pa.int16()),
-            "rows": pa.array(np.full(keys.size, 12), pa.int16()),
-            "cell": pa.array(c_idx, pa.int32()),
-            "n": pa.array(n, pa.int32()),
-            "tracks": pa.array(tracks[s_idx], pa.int32()),
-        },
-        schema=lake.full_schema(lake.OCCUPANCY_SCHEMA),
-    )
+    size = keys.size
+    columns = {
+        "camera_id": pa.array(np.full(size, cam)), "day": _days(s_start),
+        "start_ts": pa.array(s_start, lake.TS), "end_ts": pa.array(s_start + SAMPLE_S * 1_000_000, lake.TS),
+        "label": pa.array(np.full(size, label)), "cols": pa.array(np.full(size, 16), pa.int16()),
+        "rows": pa.array(np.full(size, 12), pa.int16()), "cell": pa.array(c_idx, pa.int32()),
+        "n": pa.array(n, pa.int32()), "tracks": pa.array(tracks[s_idx], pa.int32()),
+    }  # fmt: skip
+    cells = pa.table(columns, schema=lake.full_schema(lake.OCCUPANCY_SCHEMA))
     return events, cells
 
 
 def plan(profile: dict[str, Any], cameras: int, days: int, events: int, seed: int) -> list[dict[str, Any]]:
     """Per camera: its model video, its busyness factor and hour weights; `scale` hits `events` in total."""
     rng = np.random.default_rng(seed)
-    models = [
-        c for c in profile["cameras"].values() if c["specs"]
-    ]  # videos where the pipeline found something
+    models = [c for c in profile["cameras"].values() if c["specs"]]  # videos where something was found
     base = hour_weights(days)
     cams = []
     for i in range(cameras):
@@ -383,18 +313,22 @@ def generate(
     totals: Counter[str] = Counter()
     t0 = time.perf_counter()
     cams = plan(profile, cameras, days, events, seed)
+    rollups: list[pa.Table] = []
     for c in cams:
         ev = camera_events(rng, c["prof"], c["id"], c["w"], c["scale"])
         samples, cells = camera_samples(rng, c["prof"], c["id"], c["w"], c["scale"])
         both = pa.concat_tables([ev, samples])
         lake.write_partitioned(both, lake_dir / lake.EVENTS)
-        lake.write_partitioned(lake.rollup_of(both), lake_dir / lake.ROLLUP)
+        rollups.append(lake.rollup_of(both))
         lake.write_partitioned(cells, lake_dir / lake.OCCUPANCY)
         totals["events"] += ev.num_rows + samples.num_rows
         totals["occupancy_events"] += samples.num_rows
         totals["cells"] += cells.num_rows
         for kind, n in Counter(ev.column("kind").to_pylist()).items():
             totals[kind] += n
+    rollup = pa.concat_tables(rollups)
+    lake.write_partitioned(rollup, lake_dir / lake.ROLLUP, cameras_apart=False)
+    totals["rollup_rows"] = rollup.num_rows
     took = time.perf_counter() - t0
     size = sum(p.stat().st_size for p in lake_dir.rglob("*.parquet"))
     files = sum(1 for _ in lake_dir.rglob("*.parquet"))
@@ -457,6 +391,7 @@ def queries(a: Any, site: Any, end: datetime) -> list[tuple[str, Callable[[], An
     day, week = timedelta(days=1), timedelta(days=7)
     d0, w0 = end - day, end - week
     cam = "cam-000"
+    odd = timedelta(minutes=7)  # not on a quarter-hour: read from the events, not the rollup
     return [
         ("footfall per zone per hour, 1 day", lambda: a.series("footfall", d0, end, None)),
         ("footfall per zone per hour, 7 days", lambda: a.series("footfall", w0, end, None)),
@@ -475,6 +410,10 @@ def queries(a: Any, site: Any, end: datetime) -> list[tuple[str, Callable[[], An
         ("site dashboard, 1 day", lambda: a.dashboard(site, d0, end, None)),
         ("site dashboard, 7 days", lambda: a.dashboard(site, w0, end, None)),
         ("footfall per day, whole lake", lambda: a.series("footfall", START, end, None, bucket="day")),
+        (
+            "footfall per hour, 7 days, unaligned (raw events)",
+            lambda: a.series("footfall", w0 + odd, end, None),
+        ),
     ]
 
 
@@ -544,7 +483,8 @@ def main() -> None:
     gen = generate(profile, args.out, args.cameras, args.days, args.events)
     print(
         f"\ngenerated {gen['events']:,} events ({gen['occupancy_events']:,} occupancy samples, "
-        f"{gen['cells']:,} grid cells), {gen['incidents']:,} incidents in {gen['generate_s']} s; lake "
+        f"{gen['cells']:,} grid cells, {gen['rollup_rows']:,} rollup rows), {gen['incidents']:,} incidents "
+        f"in {gen['generate_s']} s; lake "
         f"{gen['lake_mb']} MB in {gen['files']:,} files; rate scale x{gen['scale']}"
     )
     print("  by kind: " + ", ".join(f"{k} {v:,}" for k, v in gen.items() if k in KINDS))

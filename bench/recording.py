@@ -56,22 +56,19 @@ def record(source: str, work: Path, *, other: str = "refuse", pace: bool | None 
     return recorder, segments, time.process_time() - cpu, time.perf_counter() - wall
 
 
-def report(name: str, source_bytes: int | None, rec: CameraRecorder, segs: list[SegmentInfo],
-           cpu: float, wall: float) -> None:  # fmt: skip
+def report(
+    name: str, source_bytes: int | None, rec: CameraRecorder, segs: list[SegmentInfo], cpu: float, wall: float
+) -> None:
     video_s = (segs[-1].end - segs[0].start).total_seconds()
     stored = sum(s.bytes for s in segs)
-    print(f"{name}: {rec.status.mode} {rec.status.codec}, {len(segs)} segments, {video_s:.1f} s of video "
-          f"recorded in {wall:.2f} s wall")  # fmt: skip
-    print(
-        f"  CPU: {cpu:.3f} s for {video_s:.1f} s of video = {100 * cpu / video_s:.2f}% of one core per camera"
-    )
-    extra = (
-        f" (source file {source_bytes / 1e6:.1f} MB, container overhead {100 * (stored / source_bytes - 1):+.2f}%)"
-        if source_bytes
-        else ""
-    )
-    print(f"  disk: {stored / 1e6:.1f} MB = {stored / video_s * 3600 / 1e9:.3f} GB per camera-hour "
-          f"({stored * 8 / video_s / 1e6:.2f} Mbit/s){extra}")  # fmt: skip
+    print(f"{name}: {rec.status.mode} {rec.status.codec}, {len(segs)} segments, {video_s:.1f} s of video")
+    print(f"  CPU: {cpu:.3f} s ({wall:.2f} s wall) = {100 * cpu / video_s:.2f}% of one core per live camera")
+    extra = ""
+    if source_bytes:
+        overhead = 100 * (stored / source_bytes - 1)
+        extra = f" (source file {source_bytes / 1e6:.1f} MB, container overhead {overhead:+.2f}%)"
+    rate, per_hour = stored * 8 / video_s / 1e6, stored / video_s * 3600 / 1e9
+    print(f"  disk: {stored / 1e6:.1f} MB = {per_hour:.3f} GB per camera-hour ({rate:.2f} Mbit/s){extra}")
 
 
 def rtsp(clip: Path, work: Path, seconds: float) -> None:
@@ -92,8 +89,12 @@ def rtsp(clip: Path, work: Path, seconds: float) -> None:
         storage = LocalMediaStorage(work / "rtsp-media")
         segs: list[SegmentInfo] = []
         cfg = RecordingConfig(enabled=True, segment_seconds=10)
-        recorder = CameraRecorder(recording_policy(cfg, "rtsp", url, None), work / "rtsp-spool",
-                                  lambda i: (segs.append(i), storage.put_file(f"r/{i.id}.mp4", i.path)))  # fmt: skip
+
+        def sink(info: SegmentInfo) -> None:
+            segs.append(info)
+            storage.put_file(f"r/{info.id}.mp4", info.path)
+
+        recorder = CameraRecorder(recording_policy(cfg, "rtsp", url, None), work / "rtsp-spool", sink)
         threading.Timer(seconds, recorder.request_stop).start()
         cpu, wall = time.process_time(), time.perf_counter()
         recorder.run()
@@ -123,6 +124,12 @@ def main() -> None:
         rec, segs, cpu, wall = record(str(PETS), work / "transcode", other="transcode")
         report("transcode msmpeg4 768x576 10 fps -> libx264 veryfast (other_codecs: transcode)", None, rec,
                segs, cpu, wall)  # fmt: skip
+        hd_mpeg4 = work / "hd-mpeg4.avi"
+        cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(hd), "-t", "20", "-c:v", "mpeg4",
+               "-q:v", "3", "-an", str(hd_mpeg4)]  # fmt: skip
+        subprocess.run(cmd, check=True, timeout=600)
+        rec, segs, cpu, wall = record(str(hd_mpeg4), work / "transcode-hd", other="transcode")
+        report("transcode mpeg4 1920x1080 25 fps (20 s) -> libx264 veryfast", None, rec, segs, cpu, wall)
         rtsp(pets, work, args.rtsp_seconds)
 
 

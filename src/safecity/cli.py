@@ -160,7 +160,11 @@ def worker(
     from safecity.cluster.commands import run_worker
 
     _setup_logging(verbose)
-    run_worker(_settings(config), worker_id, activity_log)
+    try:
+        run_worker(_settings(config), worker_id, activity_log)
+    except (ValueError, ConnectionError) as exc:  # bus.type not nats, bad worker id, NATS unreachable
+        typer.echo(f"safecity worker: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command("consume")
@@ -172,7 +176,11 @@ def consume(
     from safecity.cluster.commands import run_consumers
 
     _setup_logging(verbose)
-    run_consumers(_settings(config))
+    try:
+        run_consumers(_settings(config))
+    except ConnectionError as exc:  # NATS or the MQTT broker unreachable at start
+        typer.echo(f"safecity consume: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command("serve")

@@ -17,6 +17,7 @@ import pytest
 
 from safecity.bus.config import BusConfig
 from safecity.bus.nats import NatsBus, subject_for
+from safecity.bus.nats_loop import LoopThread, connect
 from safecity.types import Event, EventKind
 
 pytestmark = pytest.mark.nats
@@ -67,17 +68,20 @@ def bus_cfg(nats_url: str) -> Iterator[BusConfig]:
         type="nats", url=nats_url, stream=f"TEST_{tag}", subject_prefix=f"test{tag}.events", max_age_s=600
     )
     yield cfg
-    import asyncio
+    delete_streams(nats_url, [cfg.stream])
 
-    import nats
 
-    async def _delete() -> None:
-        nc = await nats.connect(nats_url)
-        with contextlib.suppress(Exception):
-            await nc.jetstream().delete_stream(cfg.stream)
-        await nc.close()
-
-    asyncio.run(_delete())
+def delete_streams(url: str, names: list[str]) -> None:
+    """Clean up on a loop thread of our own (another test may leave a loop running in this thread)."""
+    loop = LoopThread("cleanup")
+    try:
+        nc = loop.call(connect(url, "cleanup", 5), 10)
+        for name in names:
+            with contextlib.suppress(Exception):
+                loop.call(nc.jetstream().delete_stream(name), 5)
+        loop.call(nc.close(), 5)
+    finally:
+        loop.stop()
 
 
 @pytest.fixture
@@ -234,7 +238,7 @@ def test_a_batch_that_fails_is_retried_event_by_event(bus_cfg: BusConfig, bus: N
     for e in events:
         bus.publish(e)
     assert bus.drain(10)
-    consumer = NatsBus(bus_cfg.model_copy(update={"max_deliver": 2}), name="writer")
+    consumer = NatsBus(bus_cfg.model_copy(update={"max_deliver": 2, "fetch_batch": 50}), name="writer")
     try:
         consumer.subscribe(Writer(), durable="store")
         wait_until(

@@ -118,7 +118,7 @@ def test_killed_store_writer_loses_nothing_and_duplicates_nothing(
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
-    print(f"killed at {at_kill}/{N} stored, {ack_pending} unacked; redelivered later: {info.num_redelivered}")
+    print(f"killed with {at_kill}/{N} stored and {ack_pending} delivered but unacknowledged")
     assert info.num_pending == 0 and info.num_ack_pending == 0
     assert proc.returncode == 0, log.read_text()[-3000:]
     stored = store.query(EventQuery(limit=N + 100))

@@ -78,6 +78,7 @@ def test_alert_lifecycle_over_the_api(h: ApiHarness) -> None:
     assert acked["status"] == "acknowledged" and acked["acknowledged_by"].startswith("operator")
     r = h.client.post(f"{url}/ack", headers=op)
     assert r.status_code == 409 and "only an open alert" in r.json()["detail"]
+    assert h.client.post(f"{url}/assign", json={"user_id": 424242}, headers=op).status_code == 422
     supervisor = h.user("supervisor")
     assigned = ok(h.client.post(f"{url}/assign", json={"user_id": supervisor.id}, headers=op))
     assert assigned["status"] == "assigned" and assigned["assignee_id"] == supervisor.id

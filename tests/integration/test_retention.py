@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine, func, select
 
+from safecity.governance import audit
 from safecity.governance.evidence import LockItem, LockKind, create_lock, release_lock
 from safecity.governance.retention import PurgeReport, Retention, RetentionScheduler
 from safecity.governance.retention_config import MediaRetention, RetentionConfig, RowRetention
@@ -283,10 +284,27 @@ def test_alerts_closed_and_unlocked_only(dc: DataCenter) -> None:
     assert dc.count(AlertRow.__table__) == 3  # type: ignore[arg-type]
 
 
-def test_audit_is_reported_not_purged(dc: DataCenter) -> None:
-    dc.lock(LockItem(LockKind.EVENT, "e" * 32))  # an audit entry
-    report = dc.retention(audit={"days": 1}).run(dry_run=True)
-    assert "append-only" in (report.classes["audit"].note or "")
+def _entry(engine: Engine, at: datetime) -> int:
+    with engine.begin() as conn:
+        return audit.append(conn, "tester", "test.entry", "thing", {"n": 1}, at=at)
+
+
+def test_audit_entries_are_purged_only_through_the_governed_path(dc: DataCenter) -> None:
+    old = [_entry(dc.engine, NOW - timedelta(days=400 - i)) for i in range(5)]
+    young = [_entry(dc.engine, NOW - timedelta(days=10 - i)) for i in range(3)]
+    assert old[-1] < young[0]
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), dc.engine.begin() as conn:
+        conn.execute(sa.delete(audit.LOG).where(audit.LOG.c.seq == old[0]))  # never by hand
+    retention = dc.retention(audit={"days": 365})
+    assert retention.run(dry_run=True).classes["audit"].count == 5
+    assert retention.run().classes["audit"].count == 5
+    with dc.engine.connect() as conn:
+        seqs = [r.seq for r in reversed(audit.entries(conn, limit=100))]
+        result = audit.verify(conn)
+    assert seqs == [*young, seqs[-1]] and seqs[-1] == young[-1] + 1  # + the entry of the purge itself
+    assert result.ok and result.checked == 4, result
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), dc.engine.begin() as conn:
+        conn.execute(sa.delete(audit.LOG))  # the permit was for that transaction only
 
 
 def test_scheduler_runs_the_purge_and_audits_each_run(dc: DataCenter) -> None:

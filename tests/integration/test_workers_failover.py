@@ -137,19 +137,18 @@ def cluster(tmp_path: Path, nats_url: str, pets_video: Path, nanodet_model: Path
 
 
 def _delete_streams(url: str, streams: list[str]) -> None:
-    import asyncio
+    """Clean up on a loop thread of our own (another test may leave a loop running in this thread)."""
+    from safecity.bus.nats_loop import LoopThread, connect
 
-    import nats
-
-    async def _run() -> None:
-        nc = await nats.connect(url)
-        js = nc.jetstream()
-        for s in streams:
+    loop = LoopThread("cleanup")
+    try:
+        nc = loop.call(connect(url, "cleanup", 5), 10)
+        for name in streams:
             with contextlib.suppress(Exception):
-                await js.delete_stream(s)
-        await nc.close()
-
-    asyncio.run(_run())
+                loop.call(nc.jetstream().delete_stream(name), 5)
+        loop.call(nc.close(), 5)
+    finally:
+        loop.stop()
 
 
 def test_killed_worker_cameras_move_and_never_run_twice(cluster: Cluster) -> None:
@@ -186,7 +185,7 @@ def test_killed_worker_cameras_move_and_never_run_twice(cluster: Cluster) -> Non
         for cam in lost
     ]
     print(f"lost {lost}: claimed after {takeover} s, analysing again after {frames_again} s")
-    assert max(takeover) <= TTL + CLAIM_EVERY + 1.0, takeover  # the lease TTL plus one claim period
+    assert max(takeover) <= TTL + CLAIM_EVERY + 2.0, takeover  # TTL + a claim period (+ busy-CI slack)
     per_worker = defaultdict(int)
     for worker, _, _ in after.values():
         per_worker[worker] += 1

@@ -204,3 +204,20 @@ def test_workers_balance_hand_over_and_stop_on_a_lost_lease(
     assert sorted(w1.held) == ["cam-0", "cam-1", "cam-2", "cam-3"]
     frames = [r for r in activity(tmp_path, "w1") if r["op"] == "frame"]
     assert frames, "w1 analysed nothing"
+
+
+def test_worker_command_needs_the_nats_bus(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from safecity.cli import app
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"storage: {{data_dir: '{tmp_path}'}}\n")
+    res = CliRunner().invoke(app, ["worker", "-c", str(config)])
+    assert res.exit_code == 2 and "needs bus.type: nats" in res.output
+    config.write_text(
+        f"storage: {{data_dir: '{tmp_path}'}}\n"
+        "bus: {type: nats, url: 'nats://127.0.0.1:1', connect_timeout_s: 1}\n"
+    )
+    res = CliRunner().invoke(app, ["consume", "-c", str(config)])
+    assert res.exit_code == 2 and "cannot connect to NATS" in res.output

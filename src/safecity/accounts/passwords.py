@@ -39,6 +39,11 @@ def _dummy_hash() -> str:
     return _hasher.hash("safecity dummy password for unknown users")
 
 
+def warm_up() -> None:
+    """Compute the dummy hash now, so the first login of an unknown user is not slower than others."""
+    _dummy_hash()
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; with `password_hash=None` burns the same time and returns False."""
     if len(password) > MAX_PASSWORD_LENGTH:

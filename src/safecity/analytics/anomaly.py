@@ -46,16 +46,27 @@ def history_window(hour: datetime, cfg: AnomalyConfig) -> tuple[datetime, dateti
     return hour - timedelta(weeks=cfg.weeks), hour + timedelta(hours=1)
 
 
-def _filled_sql(view: str, keys: tuple[str, ...], value: str, where: str, bucket: str, local: str) -> str:
-    """Per key and observed hour of the target weekday and hour: the value, 0 when the camera was
-    observed but the key had none. The weekday/hour filter comes first, so only ~1/168 of the rows
-    are aggregated."""
+SLOT = "_slot"
+
+
+def _take_slot(con: duckdb.DuckDBPyConnection, hour: datetime, scope: Scope) -> None:
+    """Copy the rows of the judged local weekday and hour (this week and the `weeks` before) into the
+    temp table SLOT, once for every metric: ~1/168 of the history, read from the rollup when aligned."""
+    view = "rollup" if scope.aligned else "events"
+    local_hour = hour.astimezone(_zone(scope.timezone))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SLOT} AS SELECT * FROM {view} WHERE start_ts >= ? AND start_ts < ? "
+        f"AND isodow({scope.local()}) = ? AND hour({scope.local()}) = ?",
+        [scope.since.astimezone(UTC), scope.until.astimezone(UTC), local_hour.isoweekday(), local_hour.hour],
+    )
+
+
+def _filled_sql(keys: tuple[str, ...], value: str, where: str, bucket: str) -> str:
+    """Per key and observed hour of SLOT: the value, 0 when the camera was observed but the key had none."""
     on = " AND ".join(f"v.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
     return (
-        f"WITH slot AS (SELECT * FROM {view} WHERE start_ts >= ? AND start_ts < ? "
-        f"AND isodow({local}) = ? AND hour({local}) = ?), "
-        f"obs AS (SELECT DISTINCT camera_id, {bucket} AS h FROM slot), "
-        f"vals AS (SELECT {', '.join(keys)}, {bucket} AS h, {value} AS v FROM slot "
+        f"WITH obs AS (SELECT DISTINCT camera_id, {bucket} AS h FROM {SLOT}), "
+        f"vals AS (SELECT {', '.join(keys)}, {bucket} AS h, {value} AS v FROM {SLOT} "
         f"WHERE {where} GROUP BY ALL), "
         f"ks AS (SELECT DISTINCT {', '.join(keys)} FROM vals) "
         f"SELECT {', '.join('k.' + k for k in keys)}, o.h, coalesce(v.v, 0) AS v "
@@ -64,16 +75,11 @@ def _filled_sql(view: str, keys: tuple[str, ...], value: str, where: str, bucket
     )
 
 
-def _rows(
-    con: duckdb.DuckDBPyConnection, metric: Metric, hour: datetime, scope: Scope
-) -> list[tuple[Any, ...]]:
+def _rows(con: duckdb.DuckDBPyConnection, metric: Metric, scope: Scope) -> list[tuple[Any, ...]]:
     m = METRICS[metric]
     where, params = scope.where(m)
-    local_hour = hour.astimezone(_zone(scope.timezone))
-    view, value = m.source(scope)
-    sql = _filled_sql(view, m.keys, value, where, bucket_expr(scope, "hour"), scope.local())
-    since, until = scope.since.astimezone(UTC), scope.until.astimezone(UTC)
-    return fetch(con, sql, [since, until, local_hour.isoweekday(), local_hour.hour, *params])
+    _, value = m.source(scope)
+    return fetch(con, _filled_sql(m.keys, value, where, bucket_expr(scope, "hour")), params)
 
 
 def _zone(name: str) -> Any:
@@ -92,16 +98,27 @@ def robust_score(x: float, history: Sequence[float]) -> tuple[float, float, floa
 
 
 def detect(
-    con: duckdb.DuckDBPyConnection, metric: Metric, hour: datetime, cfg: AnomalyConfig, scope: Scope
+    con: duckdb.DuckDBPyConnection,
+    metrics: Sequence[Metric],
+    hour: datetime,
+    cfg: AnomalyConfig,
+    scope: Scope,
 ) -> list[Anomaly]:
-    """Anomalies of `metric` in the hour starting at `hour` (the connection holds `history_window`)."""
-    m = METRICS[metric]
+    """Anomalies of `metrics` in the hour starting at `hour` (the connection holds `history_window`)."""
     since, until = history_window(hour, cfg)
     s = Scope(
         **{**{f: getattr(scope, f) for f in scope.__dataclass_fields__}, "since": since, "until": until}
     )
+    _take_slot(con, hour, s)
+    return [a for metric in metrics for a in _judge(con, metric, hour, cfg, s)]
+
+
+def _judge(
+    con: duckdb.DuckDBPyConnection, metric: Metric, hour: datetime, cfg: AnomalyConfig, s: Scope
+) -> list[Anomaly]:
+    m = METRICS[metric]
     series: dict[tuple[Any, ...], dict[float, float]] = {}
-    for row in _rows(con, metric, hour, s):
+    for row in _rows(con, metric, s):
         series.setdefault(tuple(row[: len(m.keys)]), {})[float(row[-2])] = float(row[-1])
     target = hour.timestamp()
     out = []

@@ -69,12 +69,25 @@ def _ts(value: datetime) -> str:
     return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat()}'"
 
 
-def _parquet_select(files: list[str], columns: str) -> str:
+def _parquet_select(files: list[str], columns: str, cameras_apart: bool) -> str:
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    if not cameras_apart:
+        return (
+            f"SELECT camera_id, day, {columns} FROM read_parquet([{listed}], "
+            "hive_partitioning = true, hive_types = {'day': DATE})"
+        )
     return (
         f"SELECT camera AS camera_id, day, {columns} FROM read_parquet([{listed}], "
         "hive_partitioning = true, hive_types = {'day': DATE, 'camera': VARCHAR})"
     )
+
+
+def _in_window(window: Window) -> str:
+    where = f"start_ts >= {_ts(window.since)} AND start_ts < {_ts(window.until)}"
+    if window.cameras is not None:
+        listed = ", ".join("'" + c.replace("'", "''") + "'" for c in sorted(window.cameras)) or "NULL"
+        where += f" AND camera_id IN ({listed})"
+    return where
 
 
 def _columns(schema: pa.Schema) -> str:
@@ -104,14 +117,13 @@ class Parts:
             cols = _columns(schema)
             selects = []
             if self.files[name]:
-                selects.append(_parquet_select(self.files[name], cols))
+                selects.append(_parquet_select(self.files[name], cols, lake.by_camera(name)))
             table = pa.concat_tables([lake.full_schema(schema).empty_table(), *self.tables[name]])
             con.register(f"_store_{name}", table)
             selects.append(f"SELECT camera_id, day, {cols} FROM _store_{name}")
             union = " UNION ALL ".join(selects)
             con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM ({union}) "
-                f"WHERE start_ts >= {_ts(window.since)} AND start_ts < {_ts(window.until)}"
+                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM ({union}) WHERE {_in_window(window)}"
             )
 
 

@@ -8,7 +8,8 @@ Two datasets under the lake directory, both readable by DuckDB, Spark or Trino:
   cols, rows, cell, n (distinct tracks in the cell during the sample), tracks (distinct tracks in the
   whole frame during the sample: the crowd the cell's count hides in).
 
-- `rollup/`: events counted per UTC quarter-hour and (kind, label, line_id, zone_id, direction):
+- `rollup/` (partitioned day= only, camera_id a column: one small file per day): events counted per UTC
+  quarter-hour and (kind, label, line_id, zone_id, direction):
   start_ts (the quarter's start), n (events), total (sum of their `count`). Dashboards over long periods
   read this instead of the events (a few rows per camera and quarter instead of every event); quarters
   fit every time zone offset of the world.
@@ -194,15 +195,27 @@ def _partitioned(table: pa.Table) -> pa.Table:
     return table.append_column("day", day)
 
 
-def write_partitioned(table: pa.Table, dataset_dir: Path) -> None:
-    """Write `table` (KEYS + a lake schema) under `dataset_dir` as day=/camera= partitions."""
+def by_camera(dataset: str) -> bool:
+    """Events and occupancy are partitioned day=/camera=; the (small) rollup by day=, camera a column."""
+    return dataset != ROLLUP
+
+
+def write_partitioned(table: pa.Table, dataset_dir: Path, cameras_apart: bool = True) -> None:
+    """Write `table` (KEYS + a lake schema) under `dataset_dir` as day=/camera= partitions (day= only,
+    camera_id kept as a column, when not `cameras_apart`)."""
     if FORBIDDEN_COLUMNS & set(table.column_names):
         raise ValueError(f"refusing to write per-person columns to the lake: {table.column_names}")
+    if cameras_apart:
+        data, parts = _partitioned(table), PARTITION_SCHEMA
+    else:
+        data = table.sort_by([("start_ts", "ascending")])
+        data = data.drop_columns(["day"]).append_column("day", data.column("day").cast(pa.string()))
+        parts = pa.schema([("day", pa.string())])
     ds.write_dataset(
-        _partitioned(table),
+        data,
         dataset_dir,
         format="parquet",
-        partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+        partitioning=ds.partitioning(parts, flavor="hive"),
         existing_data_behavior="overwrite_or_ignore",
         basename_template=f"part-{uuid.uuid4().hex[:8]}-{{i}}.parquet",
         max_partitions=1_000_000,
@@ -241,7 +254,7 @@ def export_days(engine: Engine, lake_dir: Path, days: Iterable[date]) -> ExportR
             for name in DATASETS:
                 table = frames.table(name)
                 if table.num_rows:
-                    write_partitioned(table, staging / name)
+                    write_partitioned(table, staging / name, by_camera(name))
                 target = lake_dir / name / f"day={day.isoformat()}"
                 _swap_in(staging / name / f"day={day.isoformat()}", target)
                 target.mkdir(parents=True, exist_ok=True)  # an exported day without events is held too
@@ -276,6 +289,9 @@ def lake_files(
     for day in sorted(set(days)):
         day_dir = lake_dir / dataset / f"day={day.isoformat()}"
         if not day_dir.is_dir():
+            continue
+        if not by_camera(dataset):  # camera_id is a column: the query filters it
+            files.extend(str(p) for p in sorted(day_dir.glob("*.parquet")))
             continue
         for cam_dir in sorted(day_dir.iterdir()):
             if not cam_dir.name.startswith("camera="):

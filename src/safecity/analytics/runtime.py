@@ -59,9 +59,9 @@ class AnalyticsJobs:
             if not (self.analytics.reports_dir / f"report-{day.isoformat()}.html").is_file():
                 from safecity.analytics.report import write_daily
 
-                out.exported = list(
-                    self.analytics.export(self.analytics.missing_days(now.astimezone(UTC).date())).days
-                )
+                lookback = cfg.anomaly.weeks * 7 + 1  # so the anomaly baseline reads the lake
+                missing = self.analytics.missing_days(now.astimezone(UTC).date(), lookback)
+                out.exported = list(self.analytics.export(missing).days)
                 write_daily(self.analytics, day)
                 out.report = day
         return out

@@ -139,7 +139,7 @@ class Analytics:
         s = self.scope(since, until)
 
         def detect(con: duckdb.DuckDBPyConnection) -> list[Anomaly]:
-            return [a for m in metrics or cfg.metrics for a in anomaly.detect(con, m, hour, cfg, s)]
+            return anomaly.detect(con, metrics or cfg.metrics, hour, cfg, s)
 
         return self.run(db.Window(since, until, cameras), detect)
 

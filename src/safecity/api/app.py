@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from prometheus_client.registry import CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from safecity.accounts.passwords import warm_up
 from safecity.api import routers
 from safecity.api.camera_service import start_cameras
 from safecity.api.errors import install_error_handlers
@@ -152,6 +153,7 @@ def create_api(node: App) -> FastAPI:
     api.state.node = node
     api.state.closed = False
     api.state.login_guard = LoginGuard(cfg)
+    warm_up()
     registry = CollectorRegistry(auto_describe=True)
     registry.register(NodeCollector(node))
     api.state.metrics_registry = registry

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from safecity.accounts.models import UserRow
-from safecity.accounts.sessions import digest, resolve_session, resolve_token
+from safecity.accounts.sessions import resolve_session, resolve_token
 from safecity.api.permissions import PERMISSIONS, Role, permissions_for
 from safecity.app import App
 
@@ -39,6 +39,7 @@ CSRF_HEADER = "X-CSRF-Token"
 AUTHENTICATED = "authenticated"  # pseudo-permission of `require_user()`: any signed-in principal
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WS_POLICY_VIOLATION = 1008
+_ROLE_NAMES = frozenset(r.value for r in Role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class Principal:
 
 
 def principal_for(user: UserRow, via: Literal["session", "token"], credential_id: str) -> Principal:
-    roles = {Role(r) for r in user.roles if r in Role._value2member_map_}
+    roles = {Role(r) for r in user.roles if r in _ROLE_NAMES}  # a role unknown to this version grants nothing
     return Principal(
         user_id=user.id,
         username=user.username,
@@ -253,11 +254,6 @@ def ensure_camera_visible(principal: Principal, camera_id: str, *, hide: bool = 
     if hide:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {camera_id!r} not found")
     raise HTTPException(status.HTTP_403_FORBIDDEN, f"no access to camera {camera_id!r}")
-
-
-def session_key(token: str) -> str:
-    """The stored key of a session cookie value (its SHA-256)."""
-    return digest(token)
 
 
 def route_permissions(dependant: Dependant) -> set[str]:

@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
+from typing import Any
 
 from safecity.config import Settings
 
 log = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_S = 5
+_SECRET_PARAM = re.compile(r"((?:^|[?&])token=)[^&\s\"]+")
+
+
+class RedactTokens(logging.Filter):
+    """Hide `?token=` secrets (WebSocket clients may send their API token that way) in server logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_PARAM.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_PARAM.sub(r"\1***", record.msg)
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with API tokens in URLs redacted from every handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_tokens"] = {"()": RedactTokens}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact_tokens")
+    return config
 
 
 def serve(
@@ -31,6 +59,7 @@ def serve(
             host=host,
             port=port,
             log_level="debug" if verbose else "info",
+            log_config=log_config(),
             proxy_headers=True,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
             ws_ping_interval=20,

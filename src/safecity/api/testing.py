@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +98,7 @@ class ApiHarness:
         password: str = TEST_PASSWORD,
     ) -> UserRow:
         """Create a user with `roles` (username: the roles joined, plus a counter)."""
-        name = username or f"{'-'.join(roles) or 'user'}{next(self._names)}"
+        name = username or f"{'-'.join(roles) or 'user'}{next(self._names)}-{secrets.token_hex(3)}"
         return add_user(self.node, name, *roles, cameras=cameras, password=password)
 
     def token(self, username: str, name: str = "test") -> str:

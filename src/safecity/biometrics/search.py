@@ -58,7 +58,7 @@ def single_face_template(
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
         raise InvalidError("not a readable image (JPEG or PNG)")
     return np.asarray(image)

@@ -39,7 +39,9 @@ class BusConfig(_Strict):
     )
     ack_wait_s: float = Field(30.0, gt=0, description="An unacknowledged event is redelivered after this")
     max_deliver: int = Field(20, ge=1, description="Deliveries of one event to a consumer before giving up")
-    fetch_batch: int = Field(100, ge=1, le=10_000, description="Events a consumer pulls per request")
+    fetch_batch: int = Field(
+        500, ge=1, le=10_000, description="Events a consumer pulls per request (one store transaction)"
+    )
     outbox_size: int = Field(10_000, ge=1, description="Events waiting to be published; more are dropped")
     max_in_flight: int = Field(64, ge=1, le=4096, description="Publishes awaiting their acknowledgement")
     publish_retry_s: float = Field(

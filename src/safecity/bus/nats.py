@@ -215,6 +215,16 @@ class NatsBus:
         self._loop.stop()
 
 
+async def _ack_all(msgs: list[Any]) -> None:
+    for msg in msgs:
+        await msg.ack()
+
+
+async def _nak_all(msgs: list[Any]) -> None:
+    for msg in msgs:
+        await msg.nak()
+
+
 class _Subscription:
     """One pull consumer and the thread that fetches from it and runs the handler."""
 
@@ -265,8 +275,7 @@ class _Subscription:
                 continue
             for i, (msg, event) in enumerate(decoded):
                 if self._stop.is_set():  # hand the rest back at once rather than after ack_wait
-                    for rest, _ in decoded[i:]:
-                        loop.submit(rest.nak())
+                    loop.submit(_nak_all([rest for rest, _ in decoded[i:]]))
                     return
                 self._handle(msg, event)
 
@@ -300,8 +309,7 @@ class _Subscription:
             return False
         with self.bus._lock:
             self.bus.delivered += len(decoded)
-        for msg, _ in decoded:
-            self.bus._loop.submit(msg.ack())
+        self.bus._loop.submit(_ack_all([msg for msg, _ in decoded]))  # one hop to the loop, not one per event
         return True
 
     def _handle(self, msg: Any, event: Event) -> None:

@@ -39,8 +39,8 @@ def run_worker(settings: Settings, worker_id: str | None, activity_log: Path | N
     wid = worker_id or default_worker_id()
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", wid):
         raise ValueError(f"worker id {wid!r}: use 1-64 letters, digits, _ or -")
-    stop = stop_on_signals()
     node = ClusterWorker(settings, wid, activity_log=activity_log)
+    stop = stop_on_signals()
     log.info(
         "worker %s: %d camera(s) configured, lease TTL %.1fs",
         wid,
@@ -55,13 +55,13 @@ def run_consumers(settings: Settings) -> None:
     from safecity.app import attach_consumers, build_bus
     from safecity.store import open_store
 
-    stop = stop_on_signals()
     settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(settings.storage.resolved_database_url)
     try:
         bus = build_bus(settings, name=f"consumer-{default_worker_id()}")
         try:
             writer, closers = attach_consumers(settings, bus, store)
+            stop = stop_on_signals()
             log.info("consuming events (store%s)", ", mqtt" if settings.mqtt.enabled else "")
             stop.wait()
         finally:

@@ -10,6 +10,12 @@ tampering needs someone who can also drop triggers, and `verify` catches what th
 Appends are serialised (one writer at a time: SQLite's write lock, a PostgreSQL advisory lock), because
 each entry depends on the one before it.
 
+Retention (governance.retention) is the one path that removes entries: `purge_through(conn, seq)` sets
+`audit_head.purge_permit` (the triggers let DELETE through for entries up to it, in that transaction
+only), removes the oldest entries and records the last removed entry's sequence number and hash as the
+chain's anchor (`purged_through`, `purged_hash`), from which `verify` then starts. Removing old entries
+any other way still shows: the first remaining entry no longer follows the anchor.
+
 (Restored by the data center work, as the faces work first wrote it, when the file had gone missing from
 the shared tree while both used it; its owner may extend it.)
 """
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, Text, insert, select, text, update
+from sqlalchemy import Integer, String, Table, Text, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,8 +56,11 @@ class AuditHead(Base):
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)  # entries ever written (the last seq)
     last_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    purged_through: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    purged_hash: Mapped[str] = mapped_column(String(64), nullable=False, server_default=GENESIS)
+    purge_permit: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
 LOG = cast(Table, AuditEntry.__table__)
@@ -134,8 +143,12 @@ def _rows(conn: Connection) -> Iterator[Any]:
 
 
 def verify(conn: Connection) -> VerifyResult:
-    """Walk the chain from the start; the first inconsistency is reported with its sequence number."""
-    prev, expected_seq, checked = GENESIS, 1, 0
+    """Walk the chain from its anchor (the start, or the last purged entry); the first inconsistency is
+    reported with its sequence number."""
+    head = conn.execute(select(HEAD).where(HEAD.c.id == 1)).first()
+    head_count, head_hash = (int(head[1]), str(head[2])) if head else (0, GENESIS)
+    anchor, prev = (int(head.purged_through), str(head.purged_hash)) if head else (0, GENESIS)
+    expected_seq, checked = anchor + 1, 0
     for row in _rows(conn):
         if row.seq != expected_seq:
             return VerifyResult(
@@ -148,14 +161,37 @@ def verify(conn: Connection) -> VerifyResult:
         if entry_hash(prev, row.seq, row.at, row.actor, row.action, row.subject, row.details) != row.hash:
             return VerifyResult(False, checked, "content does not match its hash (modified)", row.seq)
         prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
-    head = conn.execute(select(HEAD.c["count"], HEAD.c.last_hash).where(HEAD.c.id == 1)).first()
-    head_count, head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
-    if (head_count, head_hash) != (checked, prev):
+    if (head_count, head_hash) != (expected_seq - 1, prev):
         problem = (
-            f"the log ends at {checked} entries but {head_count} were written (entries removed from the end)"
+            f"the log ends at entry {expected_seq - 1} but {head_count} were written "
+            "(entries removed from the end)"
         )
-        return VerifyResult(False, checked, problem, checked + 1)
+        return VerifyResult(False, checked, problem, expected_seq)
     return VerifyResult(True, checked)
+
+
+def purgeable(conn: Connection, before: datetime) -> tuple[int, int]:
+    """(last seq, count) of the oldest entries written before `before`: what a purge would remove."""
+    newer = conn.execute(select(func.min(LOG.c.seq)).where(LOG.c.at >= before)).scalar()
+    if newer is None:
+        newer = int(conn.execute(select(func.coalesce(func.max(LOG.c.seq), 0))).scalar_one()) + 1
+    through = int(newer) - 1
+    count = int(conn.execute(select(func.count()).select_from(LOG).where(LOG.c.seq <= through)).scalar_one())
+    return (through, count) if count else (0, 0)
+
+
+def purge_through(conn: Connection, through: int) -> int:
+    """Remove the entries up to `through` (retention only) and anchor the chain there; how many."""
+    if through <= 0:
+        return 0
+    _lock(conn)
+    anchor = conn.execute(select(LOG.c.hash).where(LOG.c.seq == through)).scalar_one()
+    conn.execute(update(HEAD).where(HEAD.c.id == 1).values(purge_permit=through))
+    removed = int(conn.execute(LOG.delete().where(LOG.c.seq <= through)).rowcount or 0)
+    conn.execute(
+        update(HEAD).where(HEAD.c.id == 1).values(purge_permit=0, purged_through=through, purged_hash=anchor)
+    )
+    return removed
 
 
 def entries(conn: Connection, *, limit: int = 100, offset: int = 0, action: str | None = None) -> list[Any]:

@@ -4,9 +4,9 @@ Classes and what "age" means for each:
 - recordings (segment rows + files, by segment end), clips (rows + files, by clip end), snapshots (files
   under `snapshots/`, by their storage time): `days` and `disk_budget_gb`;
 - events (rows, by start), alerts (closed alerts only, by last_seen): `days`;
-- audit: `days` is reported only. The audit log is append-only in the database (migration 0005_audit
-  refuses DELETE), so retention counts what a purge would remove and removes nothing until the audit
-  module offers a governed purge path.
+- audit (entries, by time, oldest first): `days`. The database refuses DELETE on the log except for the
+  entries `governance.audit.purge_through` permits in its own transaction; the chain is re-anchored at
+  the last removed entry, so `verify` still proves the rest. Evidence locks do not hold audit entries.
 Order: oldest first. By age first, then, while a media class uses more than its budget, its oldest
 unlocked items until it fits. Files are deleted before their rows (a crash in between leaves rows whose
 files are gone, which the reconciler marks missing and the next run removes, never an unindexed file).
@@ -290,15 +290,15 @@ class Retention:
                 return result
 
     def _audit(self, now: datetime, locks: LockSet, dry_run: bool) -> ClassResult:
+        """The oldest entries, through the audit module's governed purge (the chain is re-anchored)."""
         days = self.config.audit.days
         if days is None:
             return ClassResult(note="kept (no retention period)")
-        with self.engine.connect() as conn:
-            log_table = Table("audit_log", MetaData(), autoload_with=conn)
-            older = log_table.c.at < now - timedelta(days=days)
-            count = int(conn.execute(select(func.count()).select_from(log_table).where(older)).scalar_one())
-        note = f"{count} entries past retention kept: the audit log is append-only in the database and has "
-        return ClassResult(note=note + "no governed purge path yet")
+        with self.engine.begin() as conn:
+            through, count = audit.purgeable(conn, now - timedelta(days=days))
+            if not dry_run and count:
+                count = audit.purge_through(conn, through)
+        return ClassResult(count=count)
 
 
 def _snapshot_locked(locks: LockSet, obj: MediaObject) -> bool:

@@ -8,7 +8,7 @@ retention:
   snapshots: {days: 30, disk_budget_gb: 20}
   events: {days: 365}
   alerts: {days: 365}                       # closed alerts only
-  audit: {days: null}                       # reported, never purged (see governance.retention)
+  audit: {days: null}                       # null: kept for ever (the default)
 ```
 Evidence locks (governance.evidence) are the only override; `safecity retention run --dry-run` prints
 what a run would delete.

@@ -183,11 +183,32 @@ class LocalMediaStorage:
         return True
 
     def delete_many(self, keys: Iterable[str]) -> int:
+        """Unlink each key; a directory's symlink check is done once for all the keys in it (retention
+        deletes many files per day directory). Unlinking never follows a symlink in the last segment."""
+        safe_dirs: dict[tuple[str, ...], Path] = {}
         n = 0
         for key in keys:
-            self.delete(key)
+            parts = normalize_key(key).split("/")
+            directory = safe_dirs.get(tuple(parts[:-1]))
+            if directory is None:
+                directory = self._root.joinpath(*parts[:-1])
+                if not directory.resolve().is_relative_to(self._root):
+                    raise ValueError(f"media key {key!r} resolves outside the storage root")
+                safe_dirs[tuple(parts[:-1])] = directory
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                (directory / parts[-1]).unlink()
             n += 1
+        self._prune(sorted(safe_dirs, key=len, reverse=True))
         return n
+
+    def _prune(self, directories: list[tuple[str, ...]]) -> None:
+        """Remove directories left empty (old day folders), and their emptied parents, never the root."""
+        for parts in directories:
+            for depth in range(len(parts), 0, -1):
+                try:
+                    self._root.joinpath(*parts[:depth]).rmdir()
+                except OSError:  # not empty (or gone): its parents are not empty either
+                    break
 
     def list_objects(self, prefix: str) -> Iterator[MediaObject]:
         """Objects under the directory `prefix`, in no particular order; temporary files are skipped."""

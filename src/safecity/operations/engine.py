@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from safecity.operations import alerts as repo
@@ -27,6 +28,7 @@ from safecity.types import Event
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], Session]
 DARK_STATUSES = frozenset({"dark", "error"})
+DB_RETRIES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,17 @@ class AlertEngine:
         self.merged = 0
 
     def __call__(self, event: Event) -> None:
-        self.observe(Observation.from_event(event))
+        """Bus handler. Retries while the database is briefly busy, then raises (a durable bus redelivers;
+        a redelivered event is not counted twice)."""
+        obs = Observation.from_event(event)
+        for attempt in range(DB_RETRIES):
+            try:
+                self.observe(obs)
+                return
+            except OperationalError:
+                if attempt == DB_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
 
     def invalidate_rules(self) -> None:
         self._loaded_at = float("-inf")

@@ -77,7 +77,11 @@ class IncidentUpdate(_In):
     @model_validator(mode="after")
     def _pair(self) -> IncidentUpdate:
         if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
+            raise ValueError("give both lat and lon (null both to clear the position), or neither")
+        nulled = sorted(n for n in ("title", "priority", "description") if n in self.model_fields_set
+                        and getattr(self, n) is None)  # fmt: skip
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null (leave it out to keep it)")
         return self
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from safecity.operations.config import AlertRuleSeed, DedupField, check_kinds
 from safecity.operations.domain import AlertStatus, ReportStatus, Severity, UnitKind, UnitStatus
@@ -59,6 +59,12 @@ class AlertPublic(_Out):
     closed_by: str | None
     close_note: str | None
     incident_id: int | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def snapshot_url(self) -> str | None:
+        """Where the UI loads the snapshot (media:read and access to the camera)."""
+        return f"/api/media/{self.snapshot}" if self.snapshot else None
 
 
 class AlertPage(BaseModel):

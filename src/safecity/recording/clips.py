@@ -262,13 +262,14 @@ class EventClipper:
                 return
             self.pending.append(ClipRequest(event.id, event.camera_id, start, end, deadline))
 
-    def run_pending(self) -> int:
-        """Cut every request whose post-roll is recorded (or whose deadline passed); the number cut."""
+    def run_pending(self, *, force: bool = False) -> int:
+        """Cut every request whose post-roll is recorded (or whose deadline passed, or all of them with
+        `force`: at shutdown, with what was recorded); the number cut."""
         with self._lock:
             requests = list(self.pending)
         done = 0
         for request in requests:
-            if not self._ready(request):
+            if not force and not self._ready(request):
                 continue
             with self._lock:
                 self.pending.remove(request)
@@ -312,10 +313,13 @@ class EventClipper:
         self._thread = threading.Thread(target=self._loop, name="event-clips", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0, *, flush: bool = True) -> None:
+        """End the thread; with `flush`, cut the pending clips now with what was recorded."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if flush:
+            self.run_pending(force=True)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):

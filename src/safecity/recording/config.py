@@ -18,9 +18,10 @@ MP4 as the camera sent them (bit-exact evidence; the CPU cost is that of copying
 would not play in a browser, so they need a choice:
 - `refuse` (default): the camera is not recorded, its recorder reports `refused` with the codec and the
   fix, and analysis goes on. Re-encoding is a per-camera decision because it alters the evidence (a
-  re-encoded copy, not the camera's bitstream) and costs a real share of a CPU core per camera (libx264
-  `veryfast`: see bench/recording.py, about 12% of one core for 768x576 at 10 fps, against about 0.1%
-  for a remux); a default that silently spent that on every odd camera would starve analysis.
+  re-encoded copy, not the camera's bitstream) and costs a real share of a CPU core per camera
+  (bench/recording.py, CPU time: libx264 `veryfast` about 5% of one core for 768x576 at 10 fps and about
+  37% for 1080p at 25 fps, against 0.03-0.1% for a remux of the same streams); a default that silently
+  spent that on every odd camera would starve analysis.
 - `transcode`: decode and re-encode with libx264 (`transcode_preset`, `transcode_crf`); segments are
   flagged `transcoded` in the index.
 Audio is never recorded (audio surveillance of public space is a separate legal question).

@@ -5,7 +5,7 @@ otherwise. A redacted export re-encodes the clip through a `safecity.media.redac
 the project has is `safecity.media.face_redaction.FaceRedactor` (CenterFace; it fails closed, obscuring
 the whole frame, when the face model is missing). Plates are NOT blurred yet: there is no plate detector.
 Without a redactor a redacted export is refused, never served with nothing blurred; an unredacted one
-needs `media:unblurred`. Every export, granted or refused, is an audit entry naming who, what and why;
+needs `media:unredacted`. Every export, granted or refused, is an audit entry naming who, what and why;
 the entry is committed before the clip is handed back to the caller.
 """
 
@@ -25,7 +25,7 @@ from safecity.media.storage import ManagedStorage
 from safecity.recording.clips import make_clip, sha256_file
 from safecity.recording.index import ClipRecord, clip_by_id, clip_key, insert_clip
 
-UNREDACTED_PERMISSION = "media:unblurred"  # shared with the faces work: unblurred media, audited
+UNREDACTED_PERMISSION = "media:unredacted"  # api/permissions.py: unblurred clips and snapshots, audited
 
 
 class ExportRefused(PermissionError):

@@ -119,6 +119,6 @@ class RecordingService:
             recorder.request_stop()
         for recorder in self.recorders.values():
             recorder.join(15.0)
+        self._pool.shutdown(wait=True)  # the last segments are stored ...
         if self.clipper is not None:
-            self.clipper.stop()
-        self._pool.shutdown(wait=True)
+            self.clipper.stop()  # ... before the pending event clips are cut from them

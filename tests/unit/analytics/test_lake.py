@@ -31,11 +31,11 @@ def test_export_writes_hive_partitions_without_per_person_columns(seed: Seed) ->
     files = sorted(p.relative_to(a.lake_dir).as_posix() for p in a.lake_dir.rglob("*.parquet"))
     dirs = {f.rsplit("/", 1)[0] for f in files}
     assert dirs == {
-        f"{dataset}/day={day}/camera={cam}"
-        for dataset in ("events", "rollup")
-        for day in ("2025-03-03", "2025-03-04")
-        for cam in ("cam1", "cam.2")
-    } | {"occupancy/day=2025-03-03/camera=cam1", "occupancy/day=2025-03-04/camera=cam1"}
+        f"events/day={day}/camera={cam}" for day in ("2025-03-03", "2025-03-04") for cam in ("cam1", "cam.2")
+    } | {
+        "occupancy/day=2025-03-03/camera=cam1", "occupancy/day=2025-03-04/camera=cam1",
+        "rollup/day=2025-03-03", "rollup/day=2025-03-04",  # small: one file per day, camera_id a column
+    }  # fmt: skip
     for f in files:
         names = set(pq.read_schema(a.lake_dir / f).names)
         assert not names & {"track_id", "snapshot", "camera", "day"}, f  # partition keys live in the path

@@ -116,3 +116,18 @@ def test_users_cli_create_list_set_password_disable(tmp_path: Path) -> None:
         )
         r = h.client.post("/api/auth/login", json={"username": "chief", "password": "a long enough password"})
         assert r.status_code == 200 and r.json()["display_name"] == "The Chief"
+
+
+def test_server_logs_hide_api_tokens_in_urls() -> None:
+    import logging
+
+    from safecity.api.serve import RedactTokens, log_config
+
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/ws?token=sc_secretvalue&x=1"), None,
+    )  # fmt: skip
+    assert RedactTokens().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "WebSocket /ws?token=***&x=1" [accepted]'
+    config = log_config()
+    assert all("redact_tokens" in h["filters"] for h in config["handlers"].values())

@@ -13,10 +13,11 @@ from safecity.media.redaction import Redactor
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder, distance
 
 
-def read(path: Path) -> np.ndarray:
+def read(path: Path, max_side: int = 900) -> np.ndarray:
     image = cv2.imread(str(path))
     assert image is not None, path
-    return np.asarray(image)
+    scale = min(1.0, max_side / max(image.shape[:2]))
+    return np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
 
 
 def _jpeg_round_trip(image: np.ndarray) -> np.ndarray:

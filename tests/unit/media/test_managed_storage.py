@@ -69,3 +69,13 @@ def test_media_config(tmp_path: Path) -> None:
         MediaConfig(type="s3")
     with pytest.raises(ValidationError):
         MediaConfig.model_validate({"type": "ftp"})
+
+
+def test_delete_many_prunes_emptied_directories(storage: LocalMediaStorage) -> None:
+    for key in ("recordings/cam/2025-01-01/a.mp4", "recordings/cam/2025-01-01/b.mp4",
+                "recordings/cam/2025-01-02/c.mp4"):  # fmt: skip
+        storage.put(key, b"x")
+    assert storage.delete_many(["recordings/cam/2025-01-01/a.mp4", "recordings/cam/2025-01-01/b.mp4"]) == 2
+    assert sorted(p.name for p in (storage.root / "recordings" / "cam").iterdir()) == ["2025-01-02"]
+    storage.delete_many(["recordings/cam/2025-01-02/c.mp4"])
+    assert list(storage.root.iterdir()) == [] and storage.root.is_dir()

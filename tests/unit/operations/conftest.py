@@ -1,7 +1,8 @@
-"""Operations tests run on a real, migrated SQLite database in tmp_path (no mocks)."""
+"""Operations tests on real, migrated databases: SQLite in tmp_path, PostgreSQL at 127.0.0.1 (no mocks)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,13 +22,37 @@ from safecity.types import Event, EventKind
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = default_url(tmp_path)
+PG = {"host": "127.0.0.1", "port": 5432, "dbname": "test", "user": "postgres"}
+
+
+def _postgres_url() -> Iterator[str]:
+    """A fresh schema in the PostgreSQL test database (dropped afterwards); skip when unreachable."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(**PG, autocommit=True, connect_timeout=3)  # type: ignore[arg-type]
+    except Exception as exc:  # ImportError or connection refused
+        pytest.skip(f"PostgreSQL at {PG['host']}:{PG['port']} unavailable: {exc}")
+    schema = f"ops_{uuid.uuid4().hex[:16]}"
+    with admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{PG['dbname']}?options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    urls = iter([default_url(tmp_path)]) if request.param == "sqlite" else _postgres_url()
+    url = next(urls)
     upgrade(url)
     eng = make_engine(url)
-    yield eng
-    eng.dispose()
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        next(urls, None)  # drops the PostgreSQL schema
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Clip export: refused and audited without the permission or a redactor; unredacted with
-`media:unblurred`; redacted through a Redactor (re-encoded, pixels changed); the audit chain verifies."""
+`media:unredacted`; redacted through a Redactor (re-encoded, pixels changed); the audit chain verifies."""
 
 from __future__ import annotations
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from safecity.accounts.users import get_user
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
 from safecity.api.routers._operations import IdPath, Ops, actor, commit, publish, translated
 from safecity.operations import alerts as repo
@@ -69,6 +70,9 @@ def acknowledge(alert_id: IdPath, db: DbSession, node: Node, who: Actor_) -> Ale
 @router.post("/alerts/{alert_id}/assign", response_model=AlertPublic)
 def assign(alert_id: IdPath, body: AlertAssign, db: DbSession, node: Node, who: Actor_) -> AlertPublic:
     """Give the alert to a user (acknowledges an open alert; 409 when closed)."""
+    assignee = get_user(db, body.user_id)
+    if assignee is None or assignee.disabled:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"user_id: no active user {body.user_id}")
     with translated():
         row = repo.assign(db, repo.get_alert(db, alert_id, who.cameras), body.user_id, actor(who))
         return _step(db, node, AlertPublic.model_validate(row))

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from safecity.accounts.passwords import needs_rehash, verify_password
-from safecity.accounts.sessions import create_session, delete_session
+from safecity.accounts.sessions import create_session, delete_session, purge_expired_sessions
 from safecity.accounts.users import get_user_by_name, set_password
 from safecity.api.deps import DbSession, Node, Principal, principal_for, require_user
 from safecity.api.schemas import LoginRequest, LoginResponse, Me
@@ -52,6 +52,7 @@ def login(
     if needs_rehash(user.password_hash):
         set_password(db, user, body.password)
     cfg = node.settings.api
+    purge_expired_sessions(db)  # housekeeping: sessions past their expiry are deleted at each login
     new = create_session(
         db,
         user,

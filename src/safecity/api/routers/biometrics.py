@@ -1,5 +1,5 @@
 """Face matching under lawful authorization: authorizations, watchlists and entries, thresholds, the match
-review queue with its two-person rule, retrospective search, unblurred media, the transparency report.
+review queue with its two-person rule, retrospective search, unblurred media (reports: biometrics_oversight).
 
 Every route requires a permission; every action is audited by the services (safecity.biometrics). Photos
 uploaded to enrol an entry or to search are decoded in memory, turned into one template and dropped: the
@@ -62,8 +62,6 @@ Reviewer = Annotated[Principal, Depends(require("biometrics:review"))]
 Searcher = Annotated[Principal, Depends(require("biometrics:search"))]
 Approver = Annotated[Principal, Depends(require("thresholds:approve"))]
 Unredacted = Annotated[Principal, Depends(require("media:unredacted"))]
-Transparency = Annotated[Principal, Depends(require("transparency:read"))]
-AuditReader = Annotated[Principal, Depends(require("audit:read"))]
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -380,7 +378,7 @@ def dispatch_match(match_id: IdPath, body: Dispatch, db: DbSession, who: Reviewe
         return _match(mt.dispatch_match(db, match_id, body.note, actor(who), who.permissions))
 
 
-# --- retrospective search, unblurred media, transparency ----------------------------------------------
+# --- retrospective search, unblurred media ---------------------------------------------------------------
 
 
 def _refused(node: App, who: Principal, details: dict[str, object], reason: str) -> None:

@@ -8,6 +8,7 @@ import { startLive, stopLive } from "./live";
 import { AdminPage } from "./pages/Admin";
 import { AlertsPage } from "./pages/Alerts";
 import { AnalyticsPage } from "./pages/Analytics";
+import { BiometricsPage } from "./pages/Biometrics";
 import { CameraPage } from "./pages/Camera";
 import { DashboardPage } from "./pages/Dashboard";
 import { EventsPage } from "./pages/Events";
@@ -51,6 +52,7 @@ function routeFor(path: string, can: (p: string) => boolean) {
   if (path === "/health") return guard("health:read", () => <HealthPage />);
   if (path === "/field") return guard("field:respond", () => <FieldPage />);
   if (path === "/admin" || path.startsWith("/admin/")) return <AdminPage path={path} />;
+  if (path === "/biometrics" || path.startsWith("/biometrics/")) return <BiometricsPage path={path} />;
   return <NotFound path={path} />;
 }
 

@@ -1,4 +1,5 @@
-"""audit: the append-only, hash-chained audit log; the database refuses UPDATE and DELETE on it.
+"""audit: the append-only, hash-chained audit log; the database refuses UPDATE and DELETE on it
+(DELETE only passes for the entries the retention path permits in `audit_head.purge_permit`).
 
 Revision ID: 0005_audit
 Revises: 0001_events
@@ -20,13 +21,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 REFUSE = "audit_log is append-only"
+GENESIS = "0" * 64
+
+
+PERMIT = "COALESCE((SELECT purge_permit FROM audit_head WHERE id = 1), 0)"
 
 
 def _triggers() -> None:
+    """UPDATE refused; DELETE refused except up to the permit the retention path sets in its transaction."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "CREATE FUNCTION audit_log_refuse() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN RAISE EXCEPTION '{REFUSE}'; END $$"
+            "CREATE FUNCTION audit_log_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP = 'DELETE' AND OLD.seq <= {PERMIT} THEN RETURN OLD; END IF; "
+            f"RAISE EXCEPTION '{REFUSE}'; END $$"
         )
         op.execute(
             "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
@@ -37,11 +44,14 @@ def _triggers() -> None:
             "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse()"
         )
         return
-    for verb in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
-            f"BEGIN SELECT RAISE(ABORT, '{REFUSE}'); END"
-        )
+    op.execute(
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        f"BEGIN SELECT RAISE(ABORT, '{REFUSE}'); END"
+    )
+    op.execute(
+        f"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log WHEN OLD.seq > {PERMIT} "
+        f"BEGIN SELECT RAISE(ABORT, '{REFUSE}'); END"
+    )
 
 
 def upgrade() -> None:
@@ -59,13 +69,17 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_audit_log"),
     )
-    op.create_table(
+    head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("last_hash", sa.String(length=64), nullable=False),
+        sa.Column("purged_through", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("purged_hash", sa.String(length=64), server_default=GENESIS, nullable=False),
+        sa.Column("purge_permit", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_audit_head"),
     )
+    op.bulk_insert(head, [{"id": 1, "count": 0, "last_hash": GENESIS}])
     _triggers()
 
 

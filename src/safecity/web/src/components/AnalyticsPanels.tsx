@@ -128,7 +128,7 @@ export function HeatmapPanel({ p, cameras }: { p: Period; cameras: Camera[] }) {
   return (
     <Panel title="Occupancy heatmap" extra={pick}>
       <StateView async={a} what="Drawing">
-        {(d) => <HeatmapOverlay map={d} cameraId={cam} />}
+        {(d) => <HeatmapOverlay key={cam} map={d} cameraId={cam} />}
       </StateView>
     </Panel>
   );

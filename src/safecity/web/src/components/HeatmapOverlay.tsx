@@ -3,6 +3,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Heatmap } from "../analytics";
 
+const BLANK = { w: 400, h: 225 };
+
 function color(t: number): string {
   // blue -> yellow -> red, alpha rising with density
   const r = Math.round(255 * Math.min(1, 2 * t));
@@ -30,14 +32,24 @@ export function HeatmapOverlay({ map, cameraId }: { map: Heatmap; cameraId: stri
       ctx.fillRect((i % map.cols) * cw, Math.floor(i / map.cols) * ch, cw, ch);
     });
   }, [map, size]);
+  const [failed, setFailed] = useState(false);
   return (
     <div class="heatmap" data-heatmap={cameraId}>
-      <img
-        src={`/api/cameras/${encodeURIComponent(cameraId)}/snapshot.jpg?t=${t}`}
-        alt={`${cameraId} snapshot`}
-        onLoad={(e) => setSize({ w: e.currentTarget.clientWidth, h: e.currentTarget.clientHeight })}
-        onError={() => setSize({ w: 640, h: 360 })}
-      />
+      {failed ? (
+        <div class="heatmap-blank" style={`width:${BLANK.w}px;height:${BLANK.h}px`}>
+          no picture of this camera right now
+        </div>
+      ) : (
+        <img
+          src={`/api/cameras/${encodeURIComponent(cameraId)}/snapshot.jpg?t=${t}`}
+          alt={`${cameraId} snapshot`}
+          onLoad={(e) => setSize({ w: e.currentTarget.clientWidth, h: e.currentTarget.clientHeight })}
+          onError={() => {
+            setFailed(true);
+            setSize(BLANK);
+          }}
+        />
+      )}
       <canvas ref={canvas} />
       <div class="heatmap-legend muted small">
         {map.samples} samples{map.samples_withheld ? `, ${map.samples_withheld} withheld (fewer than ${map.min_count} people)` : ""}

@@ -23,6 +23,12 @@ export const NAV: NavItem[] = [
   { href: "/analytics", label: "Analytics", key: "y", show: (can) => can("analytics:read") },
   { href: "/reports", label: "Reports", key: "r", show: (can) => can("reports:triage") },
   { href: "/health", label: "Health", key: "h", show: (can) => can("health:read") },
+  {
+    href: "/biometrics",
+    label: "Faces",
+    key: "b",
+    show: (can) => ["biometrics:review", "watchlists:manage", "transparency:read", "audit:read"].some(can),
+  },
   { href: "/field", label: "Field", key: "f", show: (can) => can("field:respond") },
   {
     href: "/admin",
