@@ -187,7 +187,9 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+# module scope: the service and Playwright's event loop (which the sync API leaves running in this thread)
+# end with the e2e module, before the rest of the suite runs
+@pytest.fixture(scope="module")
 def service(
     tmp_path_factory: pytest.TempPathFactory, pets_video: Path, nanodet_model: Path, artifacts: Path
 ) -> Iterator[Service]:
@@ -223,7 +225,7 @@ def service(
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
         _missing(f"{CHROMIUM} not found: apt-get install chromium (scripts/apt-packages.txt)")
