@@ -15,7 +15,7 @@ import typer
 from safecity.accounts.cli import users_app
 from safecity.analytics.cli import analytics_app
 from safecity.biometrics.cli import audit_app, transparency_app
-from safecity.config import ConfigError, Settings, load_settings
+from safecity.cli_settings import ConfigOpt, settings_from_option
 from safecity.governance.retention_cli import retention_app
 
 log = logging.getLogger("safecity")
@@ -33,20 +33,6 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(retention_app, name="retention")
 app.add_typer(transparency_app, name="transparency")
 app.add_typer(audit_app, name="audit")
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Settings YAML (default: embedded defaults)")
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    if config is None:
-        return Settings()
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -78,7 +64,7 @@ def models_install(
 @config_app.command("check")
 def config_check(config: Annotated[Path, typer.Argument(help="Settings YAML")]) -> None:
     """Validate a settings file; errors name the key path and the line."""
-    settings = _settings(config)
+    settings = settings_from_option(config)
     for cam in settings.cameras:
         typer.echo(
             f"camera {cam.id}: {cam.source} fps={cam.fps} lines={len(cam.lines)} zones={len(cam.zones)}"
@@ -98,7 +84,7 @@ def run(
     from safecity.app import build_app
 
     _setup_logging(verbose)
-    settings = _settings(config)
+    settings = settings_from_option(config)
     if not settings.cameras:
         typer.echo("no cameras configured", err=True)
         raise typer.Exit(2)
@@ -161,7 +147,7 @@ def worker(
 
     _setup_logging(verbose)
     try:
-        run_worker(_settings(config), worker_id, activity_log)
+        run_worker(settings_from_option(config), worker_id, activity_log)
     except (ValueError, ConnectionError) as exc:  # bus.type not nats, bad worker id, NATS unreachable
         typer.echo(f"safecity worker: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -177,7 +163,7 @@ def consume(
 
     _setup_logging(verbose)
     try:
-        run_consumers(_settings(config))
+        run_consumers(settings_from_option(config))
     except ConnectionError as exc:  # NATS or the MQTT broker unreachable at start
         typer.echo(f"safecity consume: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -194,7 +180,7 @@ def serve(
     from safecity.api.serve import serve as run_server
 
     _setup_logging(verbose)
-    run_server(_settings(config), host, port, verbose)
+    run_server(settings_from_option(config), host, port, verbose)
 
 
 def _parse_time(value: str | None, name: str) -> datetime | None:
@@ -229,7 +215,7 @@ def events(
     from safecity.store import EventQuery, open_store
     from safecity.types import EventKind
 
-    settings = _settings(config)
+    settings = settings_from_option(config)
     if kind is not None and kind not in {k.value for k in EventKind}:
         raise typer.BadParameter(f"unknown kind {kind!r}", param_hint="--kind")
     q = EventQuery(

@@ -32,6 +32,15 @@ def harness(tmp_path: Path, pets_h264: Path) -> Iterator[ApiHarness]:
         yield h
 
 
+def _segment_key(harness: ApiHarness, segment_id: str) -> str:
+    from sqlalchemy import select
+
+    from safecity.recording.models import SegmentRow
+
+    with harness.node.engine.connect() as conn:
+        return str(conn.execute(select(SegmentRow.key).where(SegmentRow.id == segment_id)).scalar_one())
+
+
 def _window() -> dict[str, str]:
     return {
         "since": (T0 - timedelta(minutes=1)).isoformat(),
@@ -46,7 +55,12 @@ def test_timeline_and_playback(harness: ApiHarness) -> None:
     body = r.json()
     assert len(body["segments"]) == 4 and all(s["status"] == "complete" for s in body["segments"])
     assert len(body["gaps"]) == 2  # before the recording and after its end
-    video = harness.client.get(body["segments"][0]["url"], headers=operator)
+    segment = body["segments"][0]
+    # recordings are unredacted: an operator may see the timeline but not play them, by either route
+    assert harness.client.get(segment["url"], headers=operator).status_code == 403
+    raw_key = f"/api/media/{_segment_key(harness, segment['id'])}"
+    assert harness.client.get(raw_key, headers=operator).status_code == 403
+    video = harness.client.get(segment["url"], headers=harness.bearer("admin"))
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     assert video.content[4:8] == b"ftyp"
     assert harness.client.get("/api/recordings/gate-1/timeline", params=_window(),

@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from safecity.config import ConfigError, Settings, load_settings
+from safecity.cli_settings import ConfigOpt, settings_from_option
+from safecity.config import Settings
 
 users_app = typer.Typer(
     help="User accounts (there is no default user: create the first admin here).", no_args_is_help=True
@@ -29,19 +30,6 @@ RoleOpt = Annotated[
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin")
 ]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Settings YAML (default: embedded defaults)")
-]
-
-
-def _settings_of(config: Path | None) -> Settings:
-    if config is None:
-        return Settings()
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
 
 
 @contextlib.contextmanager
@@ -95,7 +83,7 @@ def create(
     password = _read_password(password_stdin)
     try:
         check_password_policy(password, username)
-        with _db(_settings_of(config)) as db:
+        with _db(settings_from_option(config)) as db:
             cams = None if cameras is None else [c for c in cameras.split(",") if c.strip()]
             user = create_user(db, username, password, role, display_name=display_name, cameras=cams)
             typer.echo(f"created user {user.username} (id {user.id}) with roles {', '.join(user.roles)}")
@@ -108,7 +96,7 @@ def list_(config: ConfigOpt = None) -> None:
     """List users: id, name, roles, camera access, state."""
     from safecity.accounts.users import list_users
 
-    with _db(_settings_of(config)) as db:
+    with _db(settings_from_option(config)) as db:
         for u in list_users(db):
             cams = "all cameras" if u.cameras is None else ",".join(u.cameras) or "no cameras"
             state = "disabled" if u.disabled else "active"
@@ -129,7 +117,7 @@ def set_password(
     from safecity.accounts.users import set_password as set_pw
 
     password = _read_password(password_stdin)
-    with _db(_settings_of(config)) as db:
+    with _db(settings_from_option(config)) as db:
         user = get_user_by_name(db, username)
         if user is None:
             raise _fail(f"no user {username!r}")
@@ -143,7 +131,7 @@ def set_password(
 def _set_disabled(config: Path | None, username: str, disabled: bool) -> None:
     from safecity.accounts.users import get_user_by_name, set_disabled
 
-    with _db(_settings_of(config)) as db:
+    with _db(settings_from_option(config)) as db:
         user = get_user_by_name(db, username)
         if user is None:
             raise _fail(f"no user {username!r}")

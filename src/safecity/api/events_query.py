@@ -6,10 +6,10 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.sql.elements import ColumnElement
 
 from safecity.store import EventQuery
 from safecity.store.models import EventRow
+from safecity.store.repository import event_filters
 from safecity.types import Event, EventKind
 
 _EVENTS = cast(Table, EventRow.__table__)
@@ -17,24 +17,6 @@ _COLUMNS = (
     "id", "schema_version", "camera_id", "kind", "label", "track_id", "line_id", "zone_id",
     "direction", "count", "score", "snapshot", "start", "end",
 )  # fmt: skip
-
-
-def _where(q: EventQuery, cameras: frozenset[str] | None) -> list[ColumnElement[bool]]:
-    c = _EVENTS.c
-    clauses: list[ColumnElement[bool]] = []
-    for name in ("camera_id", "label", "line_id", "zone_id"):
-        value = getattr(q, name)
-        if value is not None:
-            clauses.append(c[name] == value)
-    if q.kind is not None:
-        clauses.append(c.kind == EventKind(q.kind).value)
-    if q.since is not None:
-        clauses.append(c.start >= q.since)
-    if q.until is not None:
-        clauses.append(c.start < q.until)
-    if cameras is not None:
-        clauses.append(c.camera_id.in_(sorted(cameras)))
-    return clauses
 
 
 def _event(row: RowMapping) -> Event:
@@ -47,7 +29,7 @@ def query_visible(conn: Connection, q: EventQuery, cameras: frozenset[str] | Non
     """Events matching `q` among `cameras` (None: all), newest first, paged."""
     stmt = (
         select(*(_EVENTS.c[n] for n in _COLUMNS))
-        .where(*_where(q, cameras))
+        .where(*event_filters(q, cameras))
         .order_by(_EVENTS.c.start.desc(), _EVENTS.c.id.desc())
         .limit(q.limit)
         .offset(q.offset)
@@ -56,7 +38,7 @@ def query_visible(conn: Connection, q: EventQuery, cameras: frozenset[str] | Non
 
 
 def count_visible(conn: Connection, q: EventQuery, cameras: frozenset[str] | None) -> int:
-    stmt = select(func.count()).select_from(_EVENTS).where(*_where(q, cameras))
+    stmt = select(func.count()).select_from(_EVENTS).where(*event_filters(q, cameras))
     return int(conn.execute(stmt).scalar_one())
 
 

@@ -49,6 +49,7 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "biometrics:search": "Search stored snapshots for a face inside an authorized case",
         "thresholds:approve": "Approve a match threshold below the validated minimum (second approver)",
         "media:unredacted": "View and export unblurred clips and snapshots (audited)",
+        "evidence:manage": "Place, list and release evidence locks (keep recordings past retention; audited)",
         "transparency:read": "Read the face matching transparency report",
     }
 )
@@ -85,6 +86,7 @@ ROLE_PERMISSIONS: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
                 "biometrics:review",
                 "thresholds:approve",
                 "transparency:read",
+                "evidence:manage",
             }
         ),
         Role.INVESTIGATOR: frozenset(
@@ -98,6 +100,7 @@ ROLE_PERMISSIONS: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
                 "biometrics:review",
                 "biometrics:search",
                 "media:unredacted",
+                "evidence:manage",
             }
         ),
         Role.AUDITOR: frozenset({"audit:read", "health:read", "tokens:own", "transparency:read"}),

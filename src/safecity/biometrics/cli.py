@@ -17,12 +17,12 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Settings
 @audit_app.command("verify")
 def verify(config: ConfigOpt = None) -> None:
     """Walk the hash chain: exit 1 and name the first entry that was modified, deleted or reordered."""
-    from safecity.cli import _settings
+    from safecity.cli_settings import settings_from_option
     from safecity.governance import audit
     from safecity.store import make_engine
     from safecity.store.migrate import upgrade
 
-    url = _settings(config).storage.resolved_database_url
+    url = settings_from_option(config).storage.resolved_database_url
     upgrade(url)
     engine = make_engine(url)
     try:
@@ -59,13 +59,13 @@ def report(
 ) -> None:
     """Authorizations, deployments, faces processed (a count), matches, confirmed and false, deletions."""
     from safecity.biometrics.transparency import build_report, render_html
-    from safecity.cli import _settings
+    from safecity.cli_settings import settings_from_option
     from safecity.store import make_engine
     from safecity.store.migrate import upgrade
 
     if fmt not in ("json", "html"):
         raise typer.BadParameter("--format is json or html")
-    settings = _settings(config)
+    settings = settings_from_option(config)
     end = _when(until, "--until") or datetime.now(UTC)
     start = _when(since, "--since") or end - timedelta(days=30)
     url = settings.storage.resolved_database_url

@@ -87,7 +87,8 @@ def _from_row(row: RowMapping) -> Event:
     return Event(**values)
 
 
-def _where(q: EventQuery) -> list[ColumnElement[bool]]:
+def event_filters(q: EventQuery, cameras: frozenset[str] | None = None) -> list[ColumnElement[bool]]:
+    """WHERE clauses for `q`'s filters, restricted to `cameras` when given (None: all cameras)."""
     c = _EVENTS.c
     clauses: list[ColumnElement[bool]] = []
     for name in ("camera_id", "label", "line_id", "zone_id"):
@@ -100,6 +101,8 @@ def _where(q: EventQuery) -> list[ColumnElement[bool]]:
         clauses.append(c.start >= q.since)
     if q.until is not None:
         clauses.append(c.start < q.until)
+    if cameras is not None:
+        clauses.append(c.camera_id.in_(sorted(cameras)))
     return clauses
 
 
@@ -124,7 +127,7 @@ def query_events(conn: Connection, q: EventQuery) -> list[Event]:
         return []
     stmt: Select[Any] = (
         select(*(_EVENTS.c[name] for name in _EVENT_COLUMNS))
-        .where(*_where(q))
+        .where(*event_filters(q))
         .order_by(_EVENTS.c.start.desc(), _EVENTS.c.id.desc())
         .limit(q.limit)
         .offset(q.offset)
@@ -134,7 +137,7 @@ def query_events(conn: Connection, q: EventQuery) -> list[Event]:
 
 def count_events(conn: Connection, q: EventQuery) -> int:
     """How many events match `q`'s filters (ignoring `limit` and `offset`)."""
-    stmt = select(func.count()).select_from(_EVENTS).where(*_where(q))
+    stmt = select(func.count()).select_from(_EVENTS).where(*event_filters(q))
     return int(conn.execute(stmt).scalar_one())
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -45,6 +46,7 @@ Time = Annotated[
 ]
 MAX_RANGE = timedelta(days=400)
 _JOBS: dict[int, AnalyticsJobs] = {}
+T = TypeVar("T")
 
 
 def on_start(node: App) -> None:
@@ -94,6 +96,17 @@ def _busy(exc: Busy) -> HTTPException:
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "2"})
 
 
+def _in_period(
+    a: Analytics, since: datetime | None, until: datetime | None, query: Callable[[datetime, datetime], T]
+) -> T:
+    """`query(start, end)` over the requested period (422 if invalid); a busy service answers 503."""
+    start, end = _period(a, since, until)
+    try:
+        return query(start, end)
+    except Busy as exc:
+        raise _busy(exc) from exc
+
+
 @router.get("/sites", response_model=list[SiteInfo])
 def sites(a: Service, who: Reader) -> list[SiteInfo]:
     """The configured sites, each with the cameras of it the caller may see."""
@@ -117,12 +130,14 @@ def series(
 ) -> SeriesResult:
     """The metric per hour or day, per zone (footfall, crowding), line/class/direction (crossings) or
     camera (presence)."""
-    start, end = _period(a, since, until)
-    f = _filters(who, camera_id, zone_id, line_id, label)
-    try:
-        return a.series(metric, start, end, who.cameras, f, bucket)
-    except Busy as exc:
-        raise _busy(exc) from exc
+    return _in_period(
+        a,
+        since,
+        until,
+        lambda start, end: a.series(
+            metric, start, end, who.cameras, _filters(who, camera_id, zone_id, line_id, label), bucket
+        ),
+    )
 
 
 @router.get("/heatmap/{camera_id}", response_model=Heatmap)
@@ -132,11 +147,7 @@ def heatmap(
     """Occupancy density of one camera on its grid (row-major cells over the frame), to overlay on
     `/api/cameras/{camera_id}/snapshot.jpg`. 404 when the camera has no occupancy sample in the period."""
     ensure_camera_visible(who, camera_id)
-    start, end = _period(a, since, until)
-    try:
-        found = a.heatmap(camera_id, start, end, label)
-    except Busy as exc:
-        raise _busy(exc) from exc
+    found = _in_period(a, since, until, lambda start, end: a.heatmap(camera_id, start, end, label))
     if found is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"no occupancy samples of {camera_id!r} in that period"
@@ -155,11 +166,12 @@ def dwell(
     label: Name = None,
 ) -> DwellResult:
     """Time spent in zones: a histogram per zone, median and 90th percentile, loitering events."""
-    start, end = _period(a, since, until)
-    try:
-        return a.dwell(start, end, who.cameras, _filters(who, camera_id, zone_id, None, label))
-    except Busy as exc:
-        raise _busy(exc) from exc
+    return _in_period(
+        a,
+        since,
+        until,
+        lambda start, end: a.dwell(start, end, who.cameras, _filters(who, camera_id, zone_id, None, label)),
+    )
 
 
 @router.get("/peak-hours", response_model=PeakHours)
@@ -175,13 +187,14 @@ def peak_hours(
     label: Name = None,
 ) -> PeakHours:
     """The metric by hour of the day and by weekday x hour; the busiest hours."""
-    start, end = _period(a, since, until)
-    try:
-        return a.peak_hours(
+    return _in_period(
+        a,
+        since,
+        until,
+        lambda start, end: a.peak_hours(
             metric, start, end, who.cameras, _filters(who, camera_id, zone_id, line_id, label)
-        )
-    except Busy as exc:
-        raise _busy(exc) from exc
+        ),
+    )
 
 
 @router.get("/compare", response_model=Comparison)
@@ -197,11 +210,14 @@ def compare(
     label: Name = None,
 ) -> Comparison:
     """The period against the period of the same length just before it, in total and per key."""
-    start, end = _period(a, since, until)
-    try:
-        return a.compare(metric, start, end, who.cameras, _filters(who, camera_id, zone_id, line_id, label))
-    except Busy as exc:
-        raise _busy(exc) from exc
+    return _in_period(
+        a,
+        since,
+        until,
+        lambda start, end: a.compare(
+            metric, start, end, who.cameras, _filters(who, camera_id, zone_id, line_id, label)
+        ),
+    )
 
 
 @router.get("/anomalies", response_model=list[Anomaly])
@@ -227,11 +243,7 @@ def site_dashboard(
     site = a.cfg.site(site_id)
     if site is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site_id!r}")
-    start, end = _period(a, since, until)
-    try:
-        return a.dashboard(site, start, end, who.cameras)
-    except Busy as exc:
-        raise _busy(exc) from exc
+    return _in_period(a, since, until, lambda start, end: a.dashboard(site, start, end, who.cameras))
 
 
 def _series_rows(result: SeriesResult) -> list[dict[str, Any]]:

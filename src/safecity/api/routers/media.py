@@ -1,5 +1,11 @@
-"""Stored media (event snapshots) by key (media:read). A key names its camera in its second segment
-(`snapshots/<camera>/<day>/<event>.jpg`), and the caller must have access to that camera."""
+"""Stored media by key. A key names its camera in its second segment (`snapshots/<camera>/<day>/<event>.jpg`),
+and the caller must have access to that camera.
+
+Snapshots are redacted when stored and redacted clip exports are blurred, so `media:read` opens them.
+Everything else (recorded segments, unredacted clips, report photos) shows faces: it needs
+`media:unredacted` and every view is written to the audit log (DESIGN.md, G12/G13), as the recordings
+playback route does.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,17 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.responses import FileResponse
+from sqlalchemy import select
 
 from safecity.api.deps import Node, Principal, ensure_camera_visible, require
+from safecity.app import App as NodeType
+from safecity.governance import audit
 from safecity.media.storage import MediaNotFoundError, normalize_key
+from safecity.recording.models import ClipRow
 
 router = APIRouter(prefix="/media", tags=["media"])
 TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".mp4": "video/mp4"}
+UNREDACTED = "media:unredacted"
 HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
 
 
@@ -29,6 +40,17 @@ def _key_and_camera(key: str) -> tuple[str, str]:
     return normalized, unquote(parts[1])
 
 
+def _shows_faces(node: NodeType, key: str) -> bool:
+    prefix = key.split("/", 1)[0]
+    if prefix == "snapshots":
+        return False
+    if prefix == "clips":
+        with node.engine.connect() as conn:
+            redacted = conn.execute(select(ClipRow.redacted).where(ClipRow.key == key)).scalar_one_or_none()
+        return redacted is not True
+    return True
+
+
 @router.get(
     "/{key:path}",
     response_class=Response,
@@ -37,6 +59,13 @@ def _key_and_camera(key: str) -> tuple[str, str]:
 def media(key: str, node: Node, who: Annotated[Principal, Depends(require("media:read"))]) -> Response:
     normalized, camera_id = _key_and_camera(key)
     ensure_camera_visible(who, camera_id)
+    if _shows_faces(node, normalized):
+        if not who.has(UNREDACTED):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"this media is not redacted: it needs {UNREDACTED}"
+            )
+        with node.engine.begin() as conn:
+            audit.append(conn, who.username, "media.view_unredacted", normalized, {"camera_id": camera_id})
     media_type = TYPES.get(PurePosixPath(normalized).suffix.lower(), "application/octet-stream")
     try:
         path = node.media.path_for(normalized)

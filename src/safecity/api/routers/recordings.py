@@ -1,6 +1,9 @@
 """Recordings (data center): a camera's timeline for the playback UI, and audited clip exports.
 
-Segment and clip files are served by the media route (`/api/media/<key>`, media:read, camera access).
+Segment and clip files are served by the media route (`/api/media/<key>`, media:read, camera access);
+the playback route (`/api/recordings/segments/<id>/video`, media:unredacted, camera access) streams one
+segment with HTTP Range support for a <video> element, and writes an audit entry for each viewing (a
+request starting at byte 0, not each Range chunk).
 An export is redacted (faces blurred by the node's face redactor; plates are not blurred yet) unless the
 caller asks for `unredacted` and holds `media:unredacted`; granted or refused, it is an audit entry.
 """
@@ -10,18 +13,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from safecity.api.deps import Node, Principal, ensure_camera_visible, require
+from safecity.governance import audit
 from safecity.media.redaction import Redactor
-from safecity.media.storage import ManagedStorage
+from safecity.media.storage import ManagedStorage, MediaNotFoundError
 from safecity.recording.export import ExportRefused, export_range, export_stored_clip
-from safecity.recording.index import ClipRecord, clip_by_id
+from safecity.recording.index import SEGMENTS, ClipRecord, clip_by_id
+from safecity.recording.models import SegmentStatus
 from safecity.recording.timeline import timeline
 
 router = APIRouter(prefix="/recordings", tags=["recordings"])
 Reader = Annotated[Principal, Depends(require("media:read"))]
+Viewer = Annotated[Principal, Depends(require("media:unredacted"))]
 CameraId = Annotated[str, Path(min_length=1, max_length=128)]
 MAX_TIMELINE = timedelta(days=7)
 
@@ -127,7 +135,8 @@ def camera_timeline(
             codec=s.segment.codec,
             transcoded=s.segment.transcoded,
             locked=s.locked,
-            url=None if s.segment.status == "missing" else f"/api/media/{s.segment.key}",
+            # the audited playback route (media:unredacted): recordings are not redacted
+            url=None if s.segment.status == "missing" else f"/api/recordings/segments/{s.segment.id}/video",
         )
         for s in tl.segments
     ]
@@ -213,3 +222,50 @@ def export_clip(
     except ExportRefused as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     return _clip_out(clip)
+
+
+def _starts_at_zero(range_header: str | None) -> bool:
+    """Whether a request begins a viewing: no Range, or a first range starting at byte 0."""
+    if not range_header:
+        return True
+    unit, _, ranges = range_header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return True  # an unknown unit: the whole file is sent
+    first = ranges.split(",")[0].strip()
+    return first.partition("-")[0].strip() == "0"
+
+
+@router.get(
+    "/segments/{segment_id}/video",
+    response_class=Response,
+    responses={200: {"content": {"video/mp4": {}}}, 206: {"description": "Partial content (Range)"}},
+)
+def segment_video(
+    segment_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request, node: Node, who: Viewer
+) -> Response:
+    """The stored MP4 of one segment (unredacted, so media:unredacted); Range requests answer 206."""
+    with node.engine.connect() as conn:
+        row = conn.execute(
+            select(SEGMENTS.c.camera_id, SEGMENTS.c.key, SEGMENTS.c.status).where(SEGMENTS.c.id == segment_id)
+        ).first()
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such segment")
+    ensure_camera_visible(who, row.camera_id)
+    if row.status == SegmentStatus.MISSING.value:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the segment's file is gone")
+    try:
+        path = node.media.path_for(row.key)
+        if path is not None and not path.is_file():
+            raise MediaNotFoundError(row.key)
+        data = None if path is not None else node.media.get(row.key)
+    except MediaNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the segment's file is gone") from exc
+    if _starts_at_zero(request.headers.get("range")):
+        with node.engine.begin() as conn:
+            details = {"camera_id": row.camera_id, "via": who.via}
+            audit.append(conn, who.username, "recording.view", f"segment:{segment_id}", details)
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
+    if path is not None:
+        return FileResponse(path, media_type="video/mp4", headers=headers)
+    assert data is not None
+    return Response(data, media_type="video/mp4", headers=headers)

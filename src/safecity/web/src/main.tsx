@@ -18,6 +18,7 @@ import { IncidentDetailPage } from "./pages/IncidentDetail";
 import { IncidentsPage } from "./pages/Incidents";
 import { LoginPage } from "./pages/Login";
 import { PublicReportPage } from "./pages/PublicReport";
+import { RecordingsPage } from "./pages/Recordings";
 import { ReportsPage } from "./pages/Reports";
 import { match, navigate, useLocation } from "./router";
 import { canDo, homeFor, loadMe, logout, type Session, SessionContext } from "./session";
@@ -47,6 +48,7 @@ function routeFor(path: string, can: (p: string) => boolean) {
     return guard("incidents:read", () => <IncidentDetailPage id={id} />);
   }
   if (path === "/events") return guard("events:read", () => <EventsPage />);
+  if (path === "/recordings") return guard("cameras:read", () => <RecordingsPage />);
   if (path === "/analytics") return guard("analytics:read", () => <AnalyticsPage />);
   if (path === "/reports") return guard("reports:triage", () => <ReportsPage />);
   if (path === "/health") return guard("health:read", () => <HealthPage />);

@@ -20,6 +20,7 @@ export const NAV: NavItem[] = [
   { href: "/alerts", label: "Alerts", key: "a", show: (can) => can("alerts:read") },
   { href: "/incidents", label: "Incidents", key: "i", show: (can) => can("incidents:read") },
   { href: "/events", label: "Events", key: "e", show: (can) => can("events:read") },
+  { href: "/recordings", label: "Recordings", key: "v", show: (can) => can("cameras:read") },
   { href: "/analytics", label: "Analytics", key: "y", show: (can) => can("analytics:read") },
   { href: "/reports", label: "Reports", key: "r", show: (can) => can("reports:triage") },
   { href: "/health", label: "Health", key: "h", show: (can) => can("health:read") },
