@@ -74,8 +74,12 @@ def test_heatmap_and_footfall_from_the_real_run(run: Path) -> None:
     heat = a.heatmap("pets", since, until, label="person")
     assert heat is not None and (heat.cols, heat.rows) == (8, 6) and heat.max is not None
     rows = [heat.cells[r * 8 : (r + 1) * 8] for r in range(6)]
-    # people stand on the ground: the top row of the frame (sky, building facades) stays empty
-    assert all(v is None for v in rows[0]) and any(v is not None for row in rows[2:] for v in row)
+    # people stand on the ground: the top row of the frame (building facades, the far footpath's edge) holds
+    # at most a stray detection; which 10 s sample a walker falls in moves with the wall-clock anchor, so a
+    # few cells can cross the suppression threshold in one run and not in another
+    top = sum(v or 0 for v in rows[0])
+    ground = sum(v or 0 for row in rows[2:] for v in row)
+    assert ground > 0 and top <= 0.05 * ground
     footfall = a.series("footfall", since, until, None)
     assert footfall.total is not None and footfall.total >= 5  # walkers entering the lower half
     result = a.export([since.date()])

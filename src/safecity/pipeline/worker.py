@@ -27,6 +27,7 @@ from safecity.types import Event, Frame
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 4
+OUTBOX_SIZE = 64
 SNAPSHOT_BOX = (0, 0, 255)
 
 
@@ -40,6 +41,13 @@ class CameraMetrics:
     last_frame_ts: float | None = None
     running: bool = False
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    event: Event
+    result: Analysis | None  # the frame the snapshot is taken from
+    subject: int | None
 
 
 def is_file_source(url: str) -> bool:
@@ -73,12 +81,18 @@ class CameraWorker:
         self.metrics = CameraMetrics()
         self.latest: Analysis | None = None
         self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        # events wait here for their snapshot (redaction costs ~0.2 s a picture): analysis never waits for it
+        self._outbox: queue.Queue[_Outgoing | None] = queue.Queue(maxsize=OUTBOX_SIZE)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         self.metrics.running = True
-        for target, name in ((self._read, "read"), (self._analyse_loop, "analyse")):
+        for target, name in (
+            (self._read, "read"),
+            (self._analyse_loop, "analyse"),
+            (self._publish_loop, "publish"),
+        ):
             t = threading.Thread(target=target, name=f"{name}-{self.camera.id}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -166,15 +180,27 @@ class CameraWorker:
                     self.metrics.analysed_fps = window_frames / (now - window_start)
                     window_start, window_frames = now, 0
             for event in self.analyzer.finish():  # the stream ended: the partial occupancy sample
-                last = self.latest
-                self.bus.publish(self._with_snapshot(event, last, None) if last is not None else event)
-                self.metrics.events += 1
+                self._outbox.put(_Outgoing(event, self.latest, None))
         except Exception as exc:
             log.exception("camera %s: analysis failed", self.camera.id)
             self.metrics.error = str(exc)
             self.source.stop()
         finally:
+            self._outbox.put(None)
             self.metrics.running = False
+
+    def _publish_loop(self) -> None:
+        """Snapshot, then publish, in analysis order; the bounded outbox holds analysis back only when full,
+        so no event is ever dropped."""
+        while (item := self._outbox.get()) is not None:
+            try:
+                event = item.event
+                if item.result is not None:
+                    event = self._with_snapshot(event, item.result, item.subject)
+                self.bus.publish(event)
+                self.metrics.events += 1
+            except Exception:
+                log.exception("camera %s: event %s not published", self.camera.id, item.event.id)
 
     def _handle(self, result: Analysis) -> None:
         self.latest = result
@@ -183,9 +209,7 @@ class CameraWorker:
             self.observe(result)
         self.metrics.last_frame_ts = result.frame.ts
         for hit in result.hits:
-            event = self._with_snapshot(hit.event, result, hit.subject)
-            self.bus.publish(event)
-            self.metrics.events += 1
+            self._outbox.put(_Outgoing(hit.event, result, hit.subject))
 
     def _with_snapshot(self, event: Event, result: Analysis, subject: int | None) -> Event:
         image = result.frame.image
