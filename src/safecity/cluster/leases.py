@@ -84,12 +84,16 @@ class LeaseTable:
 
     def claim(self, camera_id: str) -> Lease | None:
         """Take the lease of a free camera; None when someone holds it. LeaseError on other failures."""
-        from nats.js.errors import KeyWrongLastSequenceError
+        from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
         sent = time.monotonic()
         try:
             revision = self.loop.call(self.leases_kv.create(camera_id, self._value()), self.cfg.kv_timeout_s)
         except KeyWrongLastSequenceError:
+            return None
+        except KeyNotFoundError:
+            # the previous entry expired while nats-py's create was looking at it: the camera is free but
+            # this attempt took nothing; not holding it is the safe answer, the next round claims it
             return None
         except Exception as exc:
             raise LeaseError(f"claim {camera_id}: {type(exc).__name__}: {exc}") from exc
