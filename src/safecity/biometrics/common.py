@@ -34,6 +34,8 @@ TEMPLATE_BYTES = 128 * 4
 class PolicyError(OperationsError):
     """The law-as-code refuses it (no authorization, unbounded search, same person twice...): HTTP 403."""
 
+    http_status = 403
+
 
 def now_utc() -> datetime:
     return datetime.now(UTC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 
 class Severity(enum.StrEnum):
@@ -104,7 +105,9 @@ ACTIVE_DISPATCH = frozenset({DispatchStatus.DISPATCHED, DispatchStatus.EN_ROUTE,
 
 
 class OperationsError(Exception):
-    """Base of the errors services raise; `reason` is shown to the user."""
+    """Base of the errors services raise; `reason` is shown to the user, with `http_status` over HTTP."""
+
+    http_status: ClassVar[int] = 400
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -114,13 +117,19 @@ class OperationsError(Exception):
 class NotFoundError(OperationsError):
     """The thing does not exist (or the caller may not know it exists)."""
 
+    http_status = 404
+
 
 class InvalidError(OperationsError):
     """The request contradicts itself or the catalogue (HTTP 422)."""
 
+    http_status = 422
+
 
 class ConflictError(OperationsError):
     """The request is valid but the current state forbids it (an invalid transition)."""
+
+    http_status = 409
 
 
 @dataclass(frozen=True, slots=True)

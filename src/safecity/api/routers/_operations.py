@@ -1,8 +1,9 @@
 """Helpers shared by the operations routers (alerts, incidents, units, field, reports).
 
 Not a router itself (the leading underscore keeps `discover()` from mounting it). Services raise
-`NotFoundError` / `ConflictError` / `InvalidError`; `translated()` turns them into 404 / 409 / 422 with
-the service's reason. Live messages are sent after an explicit commit, so a client that reacts to one
+`OperationsError` subclasses, each declaring its HTTP status (404, 409, 422; biometrics' PolicyError 403);
+`translated()`, shared with the biometrics router, turns them into that status with the service's reason.
+Live messages are sent after an explicit commit, so a client that reacts to one
 always finds the change in the database.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from safecity.api.deps import Node, Principal
 from safecity.app import App
-from safecity.operations.domain import Actor, ConflictError, InvalidError, NotFoundError
+from safecity.operations.domain import Actor, OperationsError
 from safecity.operations.live import safe_broadcast
 from safecity.operations.runtime import Operations
 
@@ -32,14 +33,11 @@ def actor(who: Principal) -> Actor:
 
 @contextmanager
 def translated() -> Iterator[None]:
+    """Service errors become their HTTP status (each error class declares it) with the reason."""
     try:
         yield
-    except NotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, exc.reason) from exc
-    except ConflictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, exc.reason) from exc
-    except InvalidError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.reason) from exc
+    except OperationsError as exc:
+        raise HTTPException(exc.http_status, exc.reason) from exc
 
 
 def get_operations(node: Node) -> Operations:

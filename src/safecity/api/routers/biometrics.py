@@ -9,8 +9,6 @@ photo is never stored. Responses never contain a template.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -20,13 +18,13 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from safecity.api.deps import DbSession, Node, Principal, require
-from safecity.api.routers._operations import IdPath, actor
+from safecity.api.routers._operations import IdPath, actor, translated
 from safecity.app import App
 from safecity.biometrics import authorizations as auths
 from safecity.biometrics import matches as mt
 from safecity.biometrics import thresholds as th
 from safecity.biometrics import watchlists as wl
-from safecity.biometrics.common import ConflictError, InvalidError, NotFoundError, PolicyError, log_action
+from safecity.biometrics.common import log_action
 from safecity.biometrics.models import MatchRow, MatchStatus
 from safecity.biometrics.runtime import Biometrics, original_key
 from safecity.biometrics.schemas import (
@@ -64,20 +62,6 @@ Approver = Annotated[Principal, Depends(require("thresholds:approve"))]
 Unredacted = Annotated[Principal, Depends(require("media:unredacted"))]
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-
-
-@contextmanager
-def translated() -> Iterator[None]:
-    try:
-        yield
-    except NotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, exc.reason) from exc
-    except PolicyError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, exc.reason) from exc
-    except ConflictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, exc.reason) from exc
-    except InvalidError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.reason) from exc
 
 
 def _bio(node: App) -> Biometrics:
