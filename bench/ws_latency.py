@@ -29,10 +29,10 @@ from pathlib import Path
 from websockets.sync.client import connect
 
 from safecity.api.app import create_api
-from safecity.api.testing import LiveServer, add_token, add_user, make_node
 from safecity.app import build_detector
 from safecity.config import Settings
 from safecity.types import Event
+from support.api_harness import LiveServer, add_token, add_user, make_node
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = (ROOT / ".." / "shared" / "data" / "video" / "pets09-s2l1-vtest.avi").resolve()

@@ -11,9 +11,9 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from safecity.analytics.testing import MONDAY
-from safecity.api.testing import ApiHarness
 from safecity.types import Event, EventKind, OccupancyGrid
+from support.analytics_fixtures import MONDAY
+from support.api_harness import ApiHarness
 
 K = 5
 SINCE, UNTIL = MONDAY.isoformat(), (MONDAY + timedelta(days=1)).isoformat()

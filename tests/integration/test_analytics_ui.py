@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from safecity.analytics.testing import MONDAY
 from safecity.api.app import DEFAULT_UI_DIR, create_api
-from safecity.api.testing import TEST_PASSWORD, LiveServer, add_user, make_node
 from safecity.types import Event, EventKind, OccupancyGrid
+from support.analytics_fixtures import MONDAY
+from support.api_harness import TEST_PASSWORD, LiveServer, add_user, make_node
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path(os.environ.get("SAFECITY_CHROMIUM", "/usr/bin/chromium"))

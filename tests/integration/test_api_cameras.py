@@ -18,10 +18,10 @@ import pytest
 from websockets.sync.client import connect
 
 from safecity.api.app import create_api
-from safecity.api.testing import LiveServer, add_token, add_user, make_node
 from safecity.app import App, build_detector
 from safecity.config import Settings
 from safecity.vision.detector import Detector
+from support.api_harness import LiveServer, add_token, add_user, make_node
 
 pytestmark = [pytest.mark.slow, pytest.mark.models]
 PETS_SIZE = (576, 768)  # rows, columns of the PETS2009 S2.L1 view 001 frames

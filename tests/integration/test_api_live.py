@@ -20,10 +20,10 @@ from websockets.sync.client import ClientConnection, connect
 
 from safecity.accounts.users import get_user_by_name
 from safecity.api.app import create_api
-from safecity.api.testing import TEST_PASSWORD, LiveServer, add_token, add_user, make_node
 from safecity.app import App, build_detector
 from safecity.config import Settings
 from safecity.types import Event
+from support.api_harness import TEST_PASSWORD, LiveServer, add_token, add_user, make_node
 
 pytestmark = [pytest.mark.slow, pytest.mark.models]
 ZONE_KINDS = ("zone_enter", "zone_exit")

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from safecity.api.testing import BASE_URL, ApiHarness
+from support.api_harness import BASE_URL, ApiHarness
 
 pytestmark = [pytest.mark.slow]
 MAX_EXAMPLES = 10

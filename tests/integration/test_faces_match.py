@@ -23,11 +23,11 @@ from safecity.app import build_app
 from safecity.biometrics import watchlists as wl
 from safecity.biometrics.models import MatchRow
 from safecity.biometrics.search import single_face_template
-from safecity.biometrics.testing import ALICE, BOB, CONFIG, authorization, entry
 from safecity.config import parse_settings
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder
 from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTOR_5, face_model_path
 from safecity.vision.models import default_cache_dir
+from support.biometrics_fixtures import ALICE, BOB, CONFIG, authorization, entry
 
 pytestmark = [pytest.mark.slow, pytest.mark.models]
 SETTINGS = """

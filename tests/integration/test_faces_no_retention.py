@@ -29,10 +29,10 @@ from safecity.app import App, build_app
 from safecity.biometrics import watchlists as wl
 from safecity.biometrics.search import single_face_template
 from safecity.biometrics.stage import FaceModels
-from safecity.biometrics.testing import ALICE, BOB, CONFIG, authorization, entry
 from safecity.config import parse_settings
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder
 from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTOR_5, face_model_path
+from support.biometrics_fixtures import ALICE, BOB, CONFIG, authorization, entry
 
 pytestmark = [pytest.mark.slow, pytest.mark.models]
 FLOATS = re.compile(r"(-?\d\.\d{3,}[,\s]+){16,}")  # 16+ floats in a row: a vector written as text

@@ -64,7 +64,7 @@ def test_clients_on_any_node_receive_every_event(
     from websockets.sync.client import connect
 
     from safecity.api.app import create_api
-    from safecity.api.testing import LiveServer, add_token, add_user, make_node
+    from support.api_harness import LiveServer, add_token, add_user, make_node
 
     def node(name: str) -> Any:
         storage = {"data_dir": str(tmp_path / name), "database_url": database_url}

@@ -18,8 +18,8 @@ from PIL import Image, TiffImagePlugin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safecity.api.testing import ApiHarness
 from safecity.types import Event, EventKind
+from support.api_harness import ApiHarness
 
 NOW = datetime.now(UTC)
 

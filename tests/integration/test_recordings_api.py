@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from safecity.api.testing import ApiHarness
 from safecity.governance import audit
 from safecity.media.storage import ManagedStorage
 from safecity.recording.config import RecordingConfig, recording_policy
 from safecity.recording.index import SegmentStore
 from safecity.recording.recorder import CameraRecorder
+from support.api_harness import ApiHarness
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 

@@ -4,7 +4,7 @@ Each entry's hash covers its own content and the previous entry's hash, so modif
 reordering any entry breaks the chain at that point, and `verify` names it. Sequence numbers are
 contiguous, which exposes a deleted entry in the middle; the head (count and last hash) is also kept in
 `audit_head`, updated in the same transaction, which exposes a truncated tail. The database refuses
-UPDATE and DELETE on the log itself (triggers on SQLite and PostgreSQL, see migration 0005_audit):
+UPDATE and DELETE on the log itself (triggers on SQLite and PostgreSQL, see migration 0006_audit):
 tampering needs someone who can also drop triggers, and `verify` catches what they did.
 
 Appends are serialised (one writer at a time: SQLite's write lock, a PostgreSQL advisory lock), because

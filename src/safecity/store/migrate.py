@@ -1,7 +1,8 @@
 """Programmatic Alembic: the migration environment ships inside the package, no alembic.ini needed.
 
-`upgrade(url)` brings a database to head. `upgrade_connection(conn)` does the same on a connection we
-already hold (the store uses it so an in-memory SQLite database is migrated on its own connection).
+One linear history (a test keeps it one head). `upgrade(url)` brings a database to head.
+`upgrade_connection(conn)` does the same on a connection we already hold (the store uses it so an
+in-memory SQLite database is migrated on its own connection).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 
 from safecity.store.engine import make_engine, normalize_url
@@ -30,12 +31,33 @@ def alembic_config(url: str | URL | None = None) -> Config:
     return cfg
 
 
+# Wave 1 grew six branches from 0001 (two named 0005) and upgraded to every head. They are one line now;
+# a database upgraded then holds one `alembic_version` row per old head, i.e. every old revision applied,
+# which is the linear line up to LEGACY_HEAD.
+LEGACY_BRANCH_HEADS = frozenset(
+    {"0002_accounts", "0003_operations", "0004_media", "0005_analytics", "0005_audit", "0006_biometrics"}
+)
+LEGACY_HEAD = "0007_biometrics"
+
+
 def head_revisions() -> set[str]:
-    """The newest revisions of the packaged migrations (one per branch until a merge joins them)."""
+    """The newest revision of the packaged migrations (a set for callers that compare with the database)."""
     heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
     if not heads:
         raise RuntimeError(f"no Alembic revisions found in {MIGRATIONS_DIR}")
     return heads
+
+
+def _collapse_legacy_branches(conn: Connection) -> None:
+    """Rewrite a wave-1 branched `alembic_version` (all six old heads) into the one linear revision."""
+    rows = current_revisions(conn)
+    if len(rows) > 1 and rows <= LEGACY_BRANCH_HEADS:
+        if rows != LEGACY_BRANCH_HEADS:
+            raise RuntimeError(
+                f"database is at a partial wave-1 migration set {sorted(rows)}; upgrade it with wave 1 first"
+            )
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": LEGACY_HEAD})
 
 
 def current_revisions(conn: Connection) -> set[str]:
@@ -43,16 +65,16 @@ def current_revisions(conn: Connection) -> set[str]:
     return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def upgrade_connection(conn: Connection, revision: str = "heads") -> None:
+def upgrade_connection(conn: Connection, revision: str = "head") -> None:
     """Run the migrations up to `revision` on an open connection (committed by the caller)."""
+    _collapse_legacy_branches(conn)
     cfg = alembic_config(conn.engine.url)
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, revision)
 
 
-def upgrade(url: str | URL, revision: str = "heads") -> None:
-    """Bring the database at `url` up to `revision` (default: every head, so feature branches of the
-    migration graph can be developed side by side until a merge revision joins them)."""
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Bring the database at `url` up to `revision` (default: the head of the one linear history)."""
     engine = make_engine(url)
     try:
         with engine.begin() as conn:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from safecity.analytics.testing import Seed
+from support.analytics_fixtures import Seed
 
 
 @pytest.fixture

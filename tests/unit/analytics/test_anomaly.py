@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from safecity.analytics.anomaly import ensure_anomaly_rule, robust_score, to_event
-from safecity.analytics.testing import MONDAY, Seed
 from safecity.store import EventQuery, open_store
 from safecity.types import EventKind
+from support.analytics_fixtures import MONDAY, Seed
 
 WEEK = timedelta(weeks=1)
 HOUR = MONDAY + 4 * WEEK  # the Monday 09:00 UTC judged; history: the 4 Mondays before

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from safecity.analytics.testing import MONDAY, Seed
 from safecity.cli import app
+from support.analytics_fixtures import MONDAY, Seed
 
 
 def config(tmp_path: Path) -> Path:

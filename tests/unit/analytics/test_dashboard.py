@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from safecity.analytics.testing import MONDAY, Seed
 from safecity.operations.models import IncidentRow
+from support.analytics_fixtures import MONDAY, Seed
 
 MIN = timedelta(minutes=1)
 

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from safecity.analytics import db, lake
 from safecity.analytics.service import Analytics
-from safecity.analytics.testing import MONDAY, Seed
+from support.analytics_fixtures import MONDAY, Seed
 
 DAY = timedelta(days=1)
 

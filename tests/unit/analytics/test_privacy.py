@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from safecity.analytics import db, privacy, queries
 from safecity.analytics.config import DuckDBConfig
 from safecity.analytics.privacy import ForbiddenColumn, suppress
-from safecity.analytics.testing import MONDAY, Seed
+from support.analytics_fixtures import MONDAY, Seed
 
 K = 5
 COUNT_FIELDS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from safecity.analytics.service import Filters
-from safecity.analytics.testing import MONDAY, Seed
+from support.analytics_fixtures import MONDAY, Seed
 
 H = timedelta(hours=1)
 

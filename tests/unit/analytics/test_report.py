@@ -10,8 +10,8 @@ import pytest
 from safecity.analytics import lake
 from safecity.analytics.report import bar_chart, print_pdf, render, write_daily
 from safecity.analytics.runtime import AnalyticsJobs
-from safecity.analytics.testing import MONDAY, Seed
 from safecity.types import Event, EventKind
+from support.analytics_fixtures import MONDAY, Seed
 
 
 def busy_day(seed: Seed) -> None:

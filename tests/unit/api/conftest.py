@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from safecity.api.testing import ApiHarness
+from support.api_harness import ApiHarness
 
 
 @pytest.fixture

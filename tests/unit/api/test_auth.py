@@ -8,7 +8,7 @@ import time
 from httpx import Response
 
 from safecity.api.deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
-from safecity.api.testing import TEST_PASSWORD, ApiHarness
+from support.api_harness import TEST_PASSWORD, ApiHarness
 
 
 def _login(h: ApiHarness, username: str, password: str = TEST_PASSWORD) -> Response:

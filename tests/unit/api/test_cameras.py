@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from safecity.api.testing import ApiHarness
+from support.api_harness import ApiHarness
 
 
 def _cam(pets_video: Path, cam_id: str, **kw: Any) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from safecity.api.testing import ApiHarness
 from safecity.media.snapshots import encode_jpeg, snapshot_key
 from safecity.types import Event, EventKind
+from support.api_harness import ApiHarness
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from safecity.api.deps import AUTHENTICATED, Require, require
 from safecity.api.permissions import PERMISSIONS, ROLE_PERMISSIONS, Role
 from safecity.api.routes import RouteInfo, route_table
-from safecity.api.testing import ApiHarness
+from support.api_harness import ApiHarness
 
 PARAM = re.compile(r"\{([^}:]+)(:[^}]+)?\}")
 DUMMY_KEY = "snapshots/no-such-camera/2020-01-01/0.jpg"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from safecity.api.testing import ApiHarness
 from safecity.cli import app as cli
+from support.api_harness import ApiHarness
 
 
 def test_ui_not_built_answers_a_clear_503_page(tmp_path: Path) -> None:

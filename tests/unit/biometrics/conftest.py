@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from safecity.biometrics.testing import pg_unreachable
 from safecity.store import make_engine
 from safecity.store.migrate import upgrade
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder
+from support.biometrics_fixtures import pg_unreachable
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from safecity.api.testing import ApiHarness
 from safecity.biometrics.matches import NewMatch, record_match
 from safecity.biometrics.models import EntryRow
 from safecity.biometrics.runtime import original_key
-from safecity.biometrics.testing import now, reviewed_watchlist, template
 from safecity.biometrics.watchlists import live_entries
+from support.api_harness import ApiHarness
+from support.biometrics_fixtures import now, reviewed_watchlist, template
 
 
 @pytest.fixture

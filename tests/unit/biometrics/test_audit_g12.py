@@ -19,7 +19,11 @@ from safecity.biometrics import thresholds as th
 from safecity.biometrics import watchlists as wl
 from safecity.biometrics.authorizations import revoke_authorization
 from safecity.biometrics.search import SearchRequest, retrospective_search
-from safecity.biometrics.testing import (
+from safecity.cli import app as cli
+from safecity.governance import audit
+from safecity.media.storage import LocalMediaStorage
+from safecity.store import make_engine
+from support.biometrics_fixtures import (
     ALICE,
     BOB,
     CAROL,
@@ -31,10 +35,6 @@ from safecity.biometrics.testing import (
     reviewed_watchlist,
     template,
 )
-from safecity.cli import app as cli
-from safecity.governance import audit
-from safecity.media.storage import LocalMediaStorage
-from safecity.store import make_engine
 
 
 def _count(db: Session) -> int:

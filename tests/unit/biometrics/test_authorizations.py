@@ -16,7 +16,7 @@ from safecity.biometrics.common import InvalidError, PolicyError
 from safecity.biometrics.matches import NewMatch, record_match
 from safecity.biometrics.models import EntryRow, MatchRow, WatchlistStatus
 from safecity.biometrics.stage import WatchlistRegistry
-from safecity.biometrics.testing import ALICE, BOB, CONFIG, authorization, now, reviewed_watchlist, template
+from support.biometrics_fixtures import ALICE, BOB, CONFIG, authorization, now, reviewed_watchlist, template
 
 JUSTIFICATION = "Child abducted 20 minutes ago near the station; judge unreachable until morning."
 

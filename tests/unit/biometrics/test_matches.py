@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from safecity.biometrics.common import Actor, ConflictError, PolicyError
 from safecity.biometrics.matches import NewMatch, dispatch_match, list_matches, record_match, review_match
 from safecity.biometrics.models import MatchStatus
-from safecity.biometrics.testing import ALICE, BOB, CAROL, REVIEWER, now, reviewed_watchlist, template
 from safecity.biometrics.watchlists import live_entries
+from support.biometrics_fixtures import ALICE, BOB, CAROL, REVIEWER, now, reviewed_watchlist, template
 
 
 def _match(db: Session) -> int:

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from safecity.biometrics.authorizations import revoke_authorization
 from safecity.biometrics.common import NotFoundError, PolicyError
 from safecity.biometrics.search import SearchRequest, retrospective_search, single_face_template
-from safecity.biometrics.testing import ALICE, CONFIG, authorization, now
 from safecity.media.snapshots import encode_jpeg, snapshot_key
 from safecity.media.storage import LocalMediaStorage
 from safecity.store import open_store
 from safecity.types import Event, EventKind
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder
+from support.biometrics_fixtures import ALICE, CONFIG, authorization, now
 
 pytestmark = pytest.mark.models
 Models = tuple[CenterFaceDetector, FaceEmbedder]

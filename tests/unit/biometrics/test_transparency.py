@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from safecity.biometrics import watchlists as wl
 from safecity.biometrics.common import log_action
 from safecity.biometrics.matches import NewMatch, record_match, review_match
-from safecity.biometrics.testing import (
+from safecity.biometrics.transparency import build_report, render_html
+from support.biometrics_fixtures import (
     ALICE,
     BOB,
     CAROL,
@@ -21,7 +22,6 @@ from safecity.biometrics.testing import (
     reviewed_watchlist,
     template,
 )
-from safecity.biometrics.transparency import build_report, render_html
 
 
 def _scenario(db: Session) -> None:

@@ -13,7 +13,7 @@ from safecity.biometrics import watchlists as wl
 from safecity.biometrics.common import ConflictError, InvalidError, PolicyError
 from safecity.biometrics.config import BiometricsConfig
 from safecity.biometrics.models import ThresholdStatus
-from safecity.biometrics.testing import ALICE, BOB, CAROL, CONFIG, authorization, entry, now, template
+from support.biometrics_fixtures import ALICE, BOB, CAROL, CONFIG, authorization, entry, now, template
 
 
 def test_an_entry_needs_source_legal_basis_and_an_expiry(db: Session) -> None:

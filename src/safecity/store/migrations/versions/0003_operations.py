@@ -1,7 +1,7 @@
 """operations: alert rules, alerts, incidents (checklist, timeline), field units, dispatches, public reports.
 
 Revision ID: 0003_operations
-Revises: 0001_events
+Revises: 0002_accounts
 Create Date: 2025-01-02 00:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_operations"
-down_revision: str | None = "0001_events"
+down_revision: str | None = "0002_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """data center: recording segments, clips, evidence locks.
 
 Revision ID: 0004_media
-Revises: 0001_events
+Revises: 0003_operations
 Create Date: 2025-01-04 00:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_media"
-down_revision: str | None = "0001_events"
+down_revision: str | None = "0003_operations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

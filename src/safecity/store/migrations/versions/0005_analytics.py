@@ -1,7 +1,7 @@
 """analytics: the occupancy grid of `occupancy` events (events.grid, JSON, nullable).
 
 Revision ID: 0005_analytics
-Revises: 0001_events
+Revises: 0004_media
 Create Date: 2025-01-05 00:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_analytics"
-down_revision: str | None = "0001_events"
+down_revision: str | None = "0004_media"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """audit: the append-only, hash-chained audit log; the database refuses UPDATE and DELETE on it
 (DELETE only passes for the entries the retention path permits in `audit_head.purge_permit`).
 
-Revision ID: 0005_audit
-Revises: 0001_events
+Revision ID: 0006_audit
+Revises: 0005_analytics
 
 (Restored with governance/audit.py, as the faces work first wrote it. Guarded: if another revision has
 already created the tables, this one does nothing.)
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_audit"
-down_revision: str | None = "0001_events"
+revision: str = "0006_audit"
+down_revision: str | None = "0005_analytics"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """biometrics: authorizations, watchlists, entries, threshold changes, matches, reviews, searches.
 
-Revision ID: 0006_biometrics
-Revises: 0001_events
+Revision ID: 0007_biometrics
+Revises: 0006_audit
 Create Date: 2025-01-06 00:00:00+00:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_biometrics"
-down_revision: str | None = "0001_events"
+revision: str = "0007_biometrics"
+down_revision: str | None = "0006_audit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
