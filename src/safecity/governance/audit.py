@@ -33,6 +33,7 @@ from sqlalchemy import Integer, String, Table, Text, func, insert, select, text,
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
+from safecity.governance.audit_keys import signer_for
 from safecity.store.models import Base, UTCDateTime
 
 GENESIS = "0" * 64
@@ -50,6 +51,8 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text, nullable=False)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # Ed25519 signature of `hash` with the key outside the database (audit_keys); NULL before keying
+    sig: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class AuditHead(Base):
@@ -106,6 +109,7 @@ def append(
     when = (at or datetime.now(UTC)).astimezone(UTC)
     body = _canonical(details or {})
     digest = entry_hash(prev, seq, when, actor, action, subject, body)
+    signer = signer_for(conn.engine.url)
     conn.execute(
         insert(LOG).values(
             seq=seq,
@@ -116,12 +120,15 @@ def append(
             details=body,
             prev_hash=prev,
             hash=digest,
+            sig=signer.sign(digest.encode()) if signer is not None else None,
         )
     )
     if head is None:
         conn.execute(insert(HEAD).values(id=1, count=seq, last_hash=digest))
     else:
         conn.execute(update(HEAD).where(HEAD.c.id == 1).values(count=seq, last_hash=digest))
+    if signer is not None:
+        signer.appended()
     return seq
 
 
@@ -131,10 +138,15 @@ class VerifyResult:
     checked: int
     problem: str | None = None
     seq: int | None = None  # the first entry at which the chain breaks
+    findings: tuple[Any, ...] = ()  # audit_verify.Finding: every kind of tampering found, named
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit log intact: {self.checked} entries"
+            return f"audit log intact: {self.checked} entries" + "".join(f" ({n})" for n in self.notes)
+        if self.findings:
+            lines = "".join(f"\n  {f}" for f in self.findings)
+            return f"audit log BROKEN at entry {self.seq} ({self.checked} entries checked):{lines}"
         return f"audit log BROKEN at entry {self.seq}: {self.problem} ({self.checked} entries checked)"
 
 
@@ -142,9 +154,23 @@ def _rows(conn: Connection) -> Iterator[Any]:
     yield from conn.execute(select(LOG).order_by(LOG.c.seq)).yield_per(1000)
 
 
-def verify(conn: Connection) -> VerifyResult:
-    """Walk the chain from its anchor (the start, or the last purged entry); the first inconsistency is
-    reported with its sequence number."""
+def verify(
+    conn: Connection, *, public: Any = None, records: list[dict[str, Any]] | None = None
+) -> VerifyResult:
+    """Check the chain against its key and witness (audit_verify.check): `public` and the witness
+    `records` given, or those of the key registered for this database. With neither (a database that was
+    never keyed), only the plain chain: from its anchor, the first inconsistency with its number."""
+    signer = signer_for(conn.engine.url)
+    if public is None and signer is not None:
+        public, records = signer.public, signer.witness_records()
+    if public is not None:
+        from safecity.governance.audit_verify import check
+
+        return check(conn, public, records or [])
+    return _verify_plain(conn)
+
+
+def _verify_plain(conn: Connection) -> VerifyResult:
     head = conn.execute(select(HEAD).where(HEAD.c.id == 1)).first()
     head_count, head_hash = (int(head[1]), str(head[2])) if head else (0, GENESIS)
     anchor, prev = (int(head.purged_through), str(head.purged_hash)) if head else (0, GENESIS)
@@ -186,11 +212,15 @@ def purge_through(conn: Connection, through: int) -> int:
         return 0
     _lock(conn)
     anchor = conn.execute(select(LOG.c.hash).where(LOG.c.seq == through)).scalar_one()
+    first = conn.execute(select(func.min(LOG.c.seq))).scalar_one()
     conn.execute(update(HEAD).where(HEAD.c.id == 1).values(purge_permit=through))
     removed = int(conn.execute(LOG.delete().where(LOG.c.seq <= through)).rowcount or 0)
     conn.execute(
         update(HEAD).where(HEAD.c.id == 1).values(purge_permit=0, purged_through=through, purged_hash=anchor)
     )
+    signer = signer_for(conn.engine.url)
+    if signer is not None:  # the witness records the purge's range and anchor
+        signer.purged(int(first), through, anchor, removed)
     return removed
 
 
