@@ -67,7 +67,12 @@ def load_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
-    return load_key(path) if path.exists() else create_key(path)
+    if not path.exists():
+        try:
+            return create_key(path)
+        except FileExistsError:  # another process (API node, worker) created it first
+            pass
+    return load_key(path)
 
 
 def public_hex(key: Ed25519PublicKey) -> str:
