@@ -98,6 +98,10 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here (default: stdout)")
     ] = None,
+    case: Annotated[
+        int | None,
+        typer.Option("--case", help="A watchlist id: its EU AI Act Art. 12(3) record, as one JSON document"),
+    ] = None,
 ) -> None:
     """JSON lines: a header with the public key, the entries of the period, the witness records; an
     auditor checks it with `safecity audit verify --export FILE` and no database rights (read-only)."""
@@ -118,9 +122,12 @@ def export(
         engine = read_only_engine(settings.storage.resolved_database_url)
         with engine.connect() as conn:
             require_current(conn)
-            lines = list(export_lines(conn, public, records, start, end))
+            if case is not None:
+                lines = [_case(conn, case, public, records)]
+            else:
+                lines = list(export_lines(conn, public, records, start, end))
         engine.dispose()
-    except AuditAccessError as exc:
+    except (AuditAccessError, LookupError) as exc:
         raise _fail(str(exc)) from exc
     text = "\n".join(lines) + "\n"
     if output is None:
@@ -128,3 +135,20 @@ def export(
     else:
         output.write_text(text)
         typer.echo(f"{output}: {len(lines)} lines")
+
+
+def _case(conn: Any, watchlist_id: int, public: Any, records: list[dict[str, Any]]) -> str:
+    import json
+
+    from safecity.biometrics.art12 import case_document
+    from safecity.governance.audit_keys import fingerprint
+    from safecity.governance.audit_verify import check
+
+    result = check(conn, public, records)
+    verified = {
+        "ok": result.ok,
+        "entries": result.checked,
+        "problem": result.problem,
+        "key": fingerprint(public),
+    }
+    return json.dumps(case_document(conn, watchlist_id, verified), indent=2, ensure_ascii=False)
