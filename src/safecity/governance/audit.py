@@ -16,14 +16,19 @@ only), removes the oldest entries and records the last removed entry's sequence 
 chain's anchor (`purged_through`, `purged_hash`), from which `verify` then starts. Removing old entries
 any other way still shows: the first remaining entry no longer follows the anchor.
 
-(Restored by the data center work, as the faces work first wrote it, when the file had gone missing from
-the shared tree while both used it; its owner may extend it.)
+Against an insider with every database right (triggers dropped, rows and `audit_head` rewritten, hashes
+recomputed) two things outside the database hold: each entry's `sig`, an Ed25519 signature of its hash
+with a key file the database never sees (audit_keys), and the witness, signed records of every entry's
+hash and of each purge in an append-only file (audit_witness). `verify` checks the chain against both
+(audit_verify) and names each modification, deletion, re-insertion, reordering or truncation; see
+docs/audit.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +41,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from safecity.governance.audit_keys import signer_for
 from safecity.store.models import Base, UTCDateTime
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 ADVISORY_LOCK_ID = 0x5AFEC17A  # any constant unique to this lock
 
@@ -110,6 +116,8 @@ def append(
     body = _canonical(details or {})
     digest = entry_hash(prev, seq, when, actor, action, subject, body)
     signer = signer_for(conn.engine.url)
+    if signer is None:
+        _warn_unsigned(conn)
     conn.execute(
         insert(LOG).values(
             seq=seq,
@@ -130,6 +138,21 @@ def append(
     if signer is not None:
         signer.appended()
     return seq
+
+
+_warned: set[str] = set()
+
+
+def _warn_unsigned(conn: Connection) -> None:
+    """Once per database: this process writes entries `verify` will report as not signed by the key."""
+    url = conn.engine.url.render_as_string(hide_password=True)
+    if url not in _warned:
+        _warned.add(url)
+        log.warning(
+            "audit: entries written unsigned to %s: this process did not install the audit key "
+            "(governance.audit_witness.install, done by build_app)",
+            url,
+        )
 
 
 @dataclass(frozen=True, slots=True)
