@@ -54,6 +54,7 @@ def report(
     """Authorizations, deployments, faces processed (a count), matches, confirmed and false, deletions."""
     from safecity.biometrics.transparency import build_report, render_html
     from safecity.cli_settings import settings_from_option
+    from safecity.governance.audit_witness import install
     from safecity.store import make_engine
     from safecity.store.migrate import upgrade
 
@@ -64,12 +65,14 @@ def report(
     start = _when(since, "--since") or end - timedelta(days=30)
     url = settings.storage.resolved_database_url
     upgrade(url)
+    sealer = install(url, settings.audit, settings.storage.data_dir, follow=False)  # chain checked with key
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             data = build_report(conn, start, end, settings.biometrics)
     finally:
         engine.dispose()
+        sealer.close()
     text = json.dumps(data, indent=2) if fmt == "json" else render_html(data)
     if output is None:
         typer.echo(text)

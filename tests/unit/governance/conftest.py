@@ -1,10 +1,8 @@
-"""Fixtures of the audit tests: a migrated store on SQLite and on PostgreSQL (a fresh schema), with the
-audit key and witness installed as the app installs them."""
+"""Fixtures of the audit tests: a migrated store (SQLite; PostgreSQL in CI's `db` pass, or locally with
+SAFECITY_TEST_DATABASE_URL set), with the audit key and witness installed as the app installs them."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,34 +16,13 @@ from safecity.governance.audit_config import AuditConfig
 from safecity.governance.audit_witness import Sealer, install
 from safecity.store import make_engine
 from safecity.store.migrate import upgrade
-from support.biometrics_fixtures import pg_unreachable
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'safecity.db'}"
-        upgrade(url)
-        yield url
-        return
-    reason = pg_unreachable()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    import psycopg
-
-    schema = f"audit_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(
-        host="127.0.0.1", port=5432, dbname="test", user="postgres", autocommit=True
-    ) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            url = f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-            upgrade(url)
-            yield url
-        finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+@pytest.fixture
+def store_url(database_url: str) -> str:
+    """A fresh, migrated store: SQLite, or PostgreSQL in CI's `db` pass (conftest `database_url`)."""
+    upgrade(database_url)
+    return database_url
 
 
 @dataclass
