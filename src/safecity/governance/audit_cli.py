@@ -63,7 +63,7 @@ def verify(config: ConfigOpt = None, export: ExportOpt = None, public_key: Publi
 def _verify_database(settings: Any, public_key: Path | None) -> Any:
     from safecity.governance.audit_export import AuditAccessError, read_only_engine, require_current
     from safecity.governance.audit_verify import check
-    from safecity.governance.audit_witness import WitnessFile
+    from safecity.governance.audit_witness import witness_records
 
     try:
         engine = read_only_engine(settings.storage.resolved_database_url)
@@ -73,7 +73,7 @@ def _verify_database(settings: Any, public_key: Path | None) -> Any:
         with engine.connect() as conn:
             require_current(conn)
             public = _public(public_key, settings)
-            records = WitnessFile(settings.audit.resolved_witness_dir(settings.storage.data_dir)).records()
+            records = witness_records(settings.audit, settings.storage.data_dir)
             return check(conn, public, records)
     except AuditAccessError as exc:
         raise _fail(str(exc)) from exc
@@ -111,11 +111,11 @@ def export(
         read_only_engine,
         require_current,
     )
-    from safecity.governance.audit_witness import WitnessFile
+    from safecity.governance.audit_witness import witness_records
 
     settings = settings_from_option(config)
     public = _public(None, settings)
-    records = WitnessFile(settings.audit.resolved_witness_dir(settings.storage.data_dir)).records()
+    records = witness_records(settings.audit, settings.storage.data_dir)
     start = _when(since, "--since") or datetime(1970, 1, 1, tzinfo=UTC)
     end = _when(until, "--until") or datetime.now(UTC)
     try:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from safecity.governance.audit_s3 import WitnessS3Config
+
 
 class AuditConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -19,6 +21,9 @@ class AuditConfig(BaseModel):
         None,
         description="Directory of the append-only witness file (signed heads of the chain, purges); put "
         "it on other storage than the database and copy it off-site (default: <data_dir>/audit-witness)",
+    )
+    witness_s3: WitnessS3Config | None = Field(
+        None, description="Also keep every witness record as a locked object in this S3 bucket (object lock)"
     )
     witness_interval_s: float = Field(
         1.0, gt=0, le=60, description="Longest delay between an append and its witness record"

@@ -39,6 +39,7 @@ from safecity.governance.audit_keys import (
     unregister,
     valid,
 )
+from safecity.governance.audit_s3 import S3Witness
 from safecity.store.engine import make_engine
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Sealer(Signer):
         self.url = url
         self.key_file = config.resolved_key_file(data_dir)
         self.witness = WitnessFile(config.resolved_witness_dir(data_dir))
+        self.copies = [S3Witness(config.witness_s3)] if config.witness_s3 is not None else []
         self.interval_s = config.witness_interval_s
         existing = self.witness.records()
         if existing and not self.key_file.exists():
@@ -116,6 +118,11 @@ class Sealer(Signer):
         record = {"v": VERSION, "at": datetime.now(UTC).isoformat(), "key": fingerprint(self.public)} | record
         record["sig"] = self.sign(canonical(record))
         self.witness.append(record)
+        for copy in self.copies:  # off-site, locked; the local file already holds the record
+            try:
+                copy.append(record)
+            except Exception:
+                log.exception("audit witness: could not write the record to its S3 copy")
 
     def _resume(self, existing: list[dict[str, Any]]) -> tuple[int, str]:
         """Where this witness stands; at first start, a genesis record adopts the chain as it is."""
@@ -151,7 +158,7 @@ class Sealer(Signer):
         self._write({"kind": "purge", "from": first, "through": through, "hash": anchor, "removed": removed})
 
     def witness_records(self) -> list[dict[str, Any]]:
-        return self.witness.records()
+        return self.witness.records() + [r for copy in self.copies for r in copy.records()]
 
     # -- following the head -------------------------------------------------------------------------
 
@@ -248,6 +255,14 @@ def install(url: str, config: AuditConfig, data_dir: Path, *, follow: bool = Tru
         sealer.start()
     atexit.register(sealer._at_exit)
     return sealer
+
+
+def witness_records(config: AuditConfig, data_dir: Path) -> list[dict[str, Any]]:
+    """Every witness record: the local file's and, when configured, the S3 copies' (read-only)."""
+    records = WitnessFile(config.resolved_witness_dir(data_dir)).records()
+    if config.witness_s3 is not None:
+        records += S3Witness(config.witness_s3).records()
+    return records
 
 
 def public_key_of(config: AuditConfig, data_dir: Path) -> Any:
