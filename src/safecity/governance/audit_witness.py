@@ -111,6 +111,7 @@ class Sealer(Signer):
         self._thread: threading.Thread | None = None
         self._reported: set[int] = set()
         self._count, self._hash = self._resume(existing)
+        self._warn_if_behind()
 
     # -- records ------------------------------------------------------------------------------------
 
@@ -153,6 +154,17 @@ class Sealer(Signer):
             }
         )
         return count, last_hash
+
+    def _warn_if_behind(self) -> None:
+        with self.engine.connect() as conn:
+            count = conn.execute(select(audit.HEAD.c["count"]).where(audit.HEAD.c.id == 1)).scalar()
+        if count is not None and int(count) < self._count:
+            log.error(
+                "audit: the log holds %s entries but its witness saw %s: entries were removed; "
+                "run `safecity audit verify`",
+                count,
+                self._count,
+            )
 
     def purged(self, first: int, through: int, anchor: str, removed: int) -> None:
         self._write({"kind": "purge", "from": first, "through": through, "hash": anchor, "removed": removed})
