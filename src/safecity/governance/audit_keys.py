@@ -125,7 +125,7 @@ class Signer:
 
 
 _lock = threading.Lock()
-_signers: dict[str, Signer] = {}
+_signers: dict[str, list[Signer]] = {}  # per database: the latest registered signs (several apps may share)
 
 
 def url_key(url: str | URL) -> str:
@@ -134,14 +134,16 @@ def url_key(url: str | URL) -> str:
 
 def register(url: str | URL, signer: Signer) -> None:
     with _lock:
-        _signers[url_key(url)] = signer
+        _signers.setdefault(url_key(url), []).append(signer)
 
 
 def unregister(url: str | URL, signer: Signer) -> None:
     with _lock:
-        if _signers.get(url_key(url)) is signer:
-            del _signers[url_key(url)]
+        stack = _signers.get(url_key(url), [])
+        if signer in stack:
+            stack.remove(signer)
 
 
 def signer_for(url: URL) -> Signer | None:
-    return _signers.get(url_key(url))
+    stack = _signers.get(url_key(url))
+    return stack[-1] if stack else None

@@ -202,3 +202,15 @@ def test_the_witness_follows_appends_within_a_second(sealed: Sealed, backend_hin
         time.sleep(0.05)
     else:
         pytest.fail("no witness record within 5 s")
+
+
+def test_two_apps_on_one_database_keep_signing_when_one_closes(sealed: Sealed) -> None:
+    """Two nodes in one process (API + worker, tests): the second closing must not unkey the first."""
+    from safecity.governance.audit_witness import install
+
+    second = install(sealed.url, sealed.config, sealed.data_dir, follow=False)
+    sealed.write(2)
+    second.close()
+    sealed.write(2)
+    result = sealed.verify()
+    assert result.ok and result.checked == 4, result
