@@ -218,7 +218,11 @@ class WsRequire:
         finally:
             db.close()
         if not principal.has(self.permission):
-            raise WebSocketException(WS_POLICY_VIOLATION, f"permission {self.permission!r} required")
+            reason = f"permission {self.permission!r} required"
+            audit_refusal(
+                get_node(websocket), principal.username, self.permission, f"WS {websocket.url.path}", reason
+            )
+            raise WebSocketException(WS_POLICY_VIOLATION, reason)
         return principal
 
     @staticmethod
