@@ -17,6 +17,8 @@ from safecity.biometrics.runtime import Biometrics, attach_biometrics
 from safecity.bus.base import Bus
 from safecity.bus.memory import MemoryBus
 from safecity.config.models import CameraConfig, Settings, coco_ids
+from safecity.governance.audit_changes import install_change_audit
+from safecity.governance.audit_witness import install as install_audit_key
 from safecity.media.config import build_storage
 from safecity.media.storage import MediaStorage
 from safecity.operations.runtime import Operations, attach_operations
@@ -208,6 +210,10 @@ def attach_consumers(
 def build_app(settings: Settings, *, detector: Detector | None = None) -> App:
     settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(settings.storage.resolved_database_url)
+    # from here on every audit entry on this database is signed and witnessed (closed last, below)
+    storage = settings.storage
+    sealer = install_audit_key(storage.resolved_database_url, settings.audit, storage.data_dir)
+    install_change_audit()  # users, tokens, cameras, alert rules: every change is an audit entry
     bus = build_bus(settings)
     writer, closers = attach_consumers(settings, bus, store)
     media = build_storage(settings.media, settings.storage.resolved_media_dir)
@@ -221,4 +227,5 @@ def build_app(settings: Settings, *, detector: Detector | None = None) -> App:
     node.closers.append(node.data_center.close)
     node.biometrics = attach_biometrics(node)  # face step only under an active watchlist; redaction
     node.closers.append(node.biometrics.close)
+    node.closers.append(sealer.close)
     return node

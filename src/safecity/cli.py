@@ -16,6 +16,7 @@ from safecity.accounts.cli import users_app
 from safecity.analytics.cli import analytics_app
 from safecity.biometrics.cli import audit_app, transparency_app
 from safecity.cli_settings import ConfigOpt, settings_from_option
+from safecity.governance.audit_cli import export as audit_export
 from safecity.governance.retention_cli import retention_app
 
 log = logging.getLogger("safecity")
@@ -33,6 +34,7 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(retention_app, name="retention")
 app.add_typer(transparency_app, name="transparency")
 app.add_typer(audit_app, name="audit")
+audit_app.command("export")(audit_export)
 
 
 def _setup_logging(verbose: bool) -> None:

@@ -34,18 +34,26 @@ PasswordStdin = Annotated[
 
 @contextlib.contextmanager
 def _db(settings: Settings) -> Iterator[Session]:
+    import getpass
+
+    from safecity.governance.audit_changes import install_change_audit, set_actor
+    from safecity.governance.audit_witness import install
     from safecity.store import make_engine, open_store
 
     url = settings.storage.resolved_database_url
     settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
     open_store(url).close()  # migrates the database to head
+    sealer = install(url, settings.audit, settings.storage.data_dir, follow=False)
+    install_change_audit()  # user changes made here are audited as the app audits them
     engine = make_engine(url)
     try:
         with Session(engine, expire_on_commit=False) as db:
+            set_actor(db, f"cli:{getpass.getuser()}")
             yield db
             db.commit()
     finally:
         engine.dispose()
+        sealer.close()
 
 
 def _read_password(stdin: bool) -> str:

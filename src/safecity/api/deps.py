@@ -31,7 +31,9 @@ from starlette.requests import HTTPConnection
 from safecity.accounts.models import UserRow
 from safecity.accounts.sessions import resolve_session, resolve_token
 from safecity.api.permissions import PERMISSIONS, Role, permissions_for
+from safecity.api.refusals import audit_refusal
 from safecity.app import App
+from safecity.governance.audit_changes import set_actor
 
 SESSION_COOKIE = "safecity_session"
 CSRF_COOKIE = "safecity_csrf"
@@ -154,6 +156,7 @@ def authenticate(request: Request, db: Session) -> Principal:
 def current_principal(request: Request, db: DbSession) -> Principal:
     principal = authenticate(request, db)
     request.state.principal = principal
+    set_actor(db, principal.username)  # privileged changes in this request are audited as theirs
     return principal
 
 
@@ -168,12 +171,16 @@ class Require:
     def __repr__(self) -> str:
         return f"require({self.permission!r})"
 
-    def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    def __call__(
+        self, conn: HTTPConnection, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
         if not principal.has(self.permission):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"permission {self.permission!r} required; your roles: {', '.join(sorted(principal.roles))}",
+            reason = (
+                f"permission {self.permission!r} required; your roles: {', '.join(sorted(principal.roles))}"
             )
+            subject = f"{conn.scope.get('method', 'GET')} {conn.url.path}"
+            audit_refusal(get_node(conn), principal.username, self.permission, subject, reason)
+            raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
         return principal
 
 
@@ -211,7 +218,11 @@ class WsRequire:
         finally:
             db.close()
         if not principal.has(self.permission):
-            raise WebSocketException(WS_POLICY_VIOLATION, f"permission {self.permission!r} required")
+            reason = f"permission {self.permission!r} required"
+            audit_refusal(
+                get_node(websocket), principal.username, self.permission, f"WS {websocket.url.path}", reason
+            )
+            raise WebSocketException(WS_POLICY_VIOLATION, reason)
         return principal
 
     @staticmethod

@@ -15,24 +15,18 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Settings
 
 
 @audit_app.command("verify")
-def verify(config: ConfigOpt = None) -> None:
-    """Walk the hash chain: exit 1 and name the first entry that was modified, deleted or reordered."""
-    from safecity.cli_settings import settings_from_option
-    from safecity.governance import audit
-    from safecity.store import make_engine
-    from safecity.store.migrate import upgrade
+def verify(
+    config: ConfigOpt = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Verify this export file (no database)")
+    ] = None,
+    public_key: Annotated[Path | None, typer.Option("--public-key", help="PEM public key to trust")] = None,
+) -> None:
+    """Check the chain against its key and witness: exit 1 naming each modification, deletion,
+    re-insertion, reordering or truncation (read-only: never migrates or writes)."""
+    from safecity.governance.audit_cli import verify as verify_audit
 
-    url = settings_from_option(config).storage.resolved_database_url
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            result = audit.verify(conn)
-    finally:
-        engine.dispose()
-    typer.echo(str(result))
-    if not result.ok:
-        raise typer.Exit(1)
+    verify_audit(config, export, public_key)
 
 
 def _when(value: str | None, name: str) -> datetime | None:
@@ -60,6 +54,7 @@ def report(
     """Authorizations, deployments, faces processed (a count), matches, confirmed and false, deletions."""
     from safecity.biometrics.transparency import build_report, render_html
     from safecity.cli_settings import settings_from_option
+    from safecity.governance.audit_witness import install
     from safecity.store import make_engine
     from safecity.store.migrate import upgrade
 
@@ -70,12 +65,14 @@ def report(
     start = _when(since, "--since") or end - timedelta(days=30)
     url = settings.storage.resolved_database_url
     upgrade(url)
+    sealer = install(url, settings.audit, settings.storage.data_dir, follow=False)  # chain checked with key
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             data = build_report(conn, start, end, settings.biometrics)
     finally:
         engine.dispose()
+        sealer.close()
     text = json.dumps(data, indent=2) if fmt == "json" else render_html(data)
     if output is None:
         typer.echo(text)

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from safecity.biometrics.art12 import reference_version
 from safecity.biometrics.common import (
     Actor,
     ConflictError,
@@ -72,6 +73,8 @@ def record_match(db: Session, m: NewMatch) -> MatchRow:
             "score": row.score,
             "threshold": m.threshold,
             "seen_at": m.seen_at.isoformat(),
+            "crop_key": m.crop_key,  # EU AI Act Art. 12(3): the input and the reference database searched
+            "reference_version": reference_version(db, m.watchlist_id, now),
         },
         now,
     )

@@ -16,13 +16,46 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 
 from safecity.biometrics.config import BiometricsConfig
 from safecity.governance import audit
 
-REPORT_VERSION = 1
-ACTION_PREFIXES = ("biometrics.", "media.", "clip.export")
+REPORT_VERSION = 2
+# Every count in the report is the number of audit entries of these actions in the period (the report
+# lists this table as its `sources`, so a reader can recount from an export of the log).
+COUNTED: dict[str, tuple[str, ...]] = {
+    "matches": ("biometrics.match",),
+    "matches_acted_on": ("biometrics.match.dispatch",),
+    "urgent_starts": ("biometrics.watchlist.urgent_start",),
+    "authorizations_revoked": ("biometrics.authorization.revoke",),
+    "searches": ("biometrics.search",),
+    "searches_refused": ("biometrics.search.refused",),
+    # any unblurred face a person saw: snapshots and clips, recordings, match crops, unmasked live view
+    "unblurred_views": (
+        "media.view_unredacted",
+        "media.unblurred_view",
+        "recording.view",
+        "biometrics.match.view",
+        "live.view_unredacted",
+        "report.photo.view_unredacted",
+    ),
+    "exports": ("clip.export",),
+    "exports_refused": ("clip.export.refused",),
+    "threshold_changes": ("biometrics.threshold.request",),
+    "threshold_second_approvals": ("biometrics.threshold.approve",),
+    "access_refused": ("access.refused",),
+    "evidence_locks": ("evidence.lock",),
+    "evidence_releases": ("evidence.release",),
+    "retention_runs": ("retention.purge",),
+}
+DELETIONS: dict[str, tuple[str, ...]] = {
+    "entries_removed": ("biometrics.entry.remove",),
+    "entries_expired": ("biometrics.entry.expire",),
+    "urgent_watchlists_purged": ("biometrics.watchlist.urgent_purge",),
+}
+# privileged changes to accounts and configuration, counted by family (audit_changes writes them)
+CHANGE_FAMILIES = ("user.", "token.", "camera.", "alert_rule.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +73,6 @@ def _entries(conn: Connection, since: datetime, until: datetime) -> list[Entry]:
     stmt = (
         select(log.c.at, log.c.actor, log.c.action, log.c.subject, log.c.details)
         .where(log.c.at >= since, log.c.at < until)
-        .where(or_(*(log.c.action.startswith(p) for p in ACTION_PREFIXES)))
         .order_by(log.c.seq)
     )
     return [Entry(r.at, r.actor, r.action, r.subject, json.loads(r.details)) for r in conn.execute(stmt)]
@@ -88,29 +120,26 @@ def summarize(entries: Iterable[Entry]) -> dict[str, Any]:
             )
         elif e.action == "biometrics.match.review":
             reviews[str(d.get("status"))] += 1
+
+    def count(names: tuple[str, ...]) -> int:
+        return sum(actions[n] for n in names)
+
+    changes = {f.rstrip("."): sum(n for a, n in actions.items() if a.startswith(f)) for f in CHANGE_FAMILIES}
     return {
         "authorizations": authorizations,
         "authorizations_by_purpose": dict(Counter(str(a["purpose"]) for a in authorizations)),
-        "authorizations_revoked": actions["biometrics.authorization.revoke"],
         "deployments": deployments,
-        "urgent_starts": actions["biometrics.watchlist.urgent_start"],
         "faces_processed": faces,
-        "matches": actions["biometrics.match"],
         "matches_confirmed": reviews["confirmed"],
         "matches_false": reviews["rejected"],
-        "matches_acted_on": actions["biometrics.match.dispatch"],
-        "searches": actions["biometrics.search"],
-        "searches_refused": actions["biometrics.search.refused"],
-        "unblurred_views": actions["media.unblurred_view"] + actions["biometrics.match.view"],
-        "exports": actions["clip.export"],
-        "threshold_changes": actions["biometrics.threshold.request"],
-        "threshold_second_approvals": actions["biometrics.threshold.approve"],
+        **{figure: count(names) for figure, names in COUNTED.items()},
+        "privileged_changes": changes,
         "deletions": {
             "templates_of_non_matches_discarded": discarded,
-            "entries_removed": actions["biometrics.entry.remove"],
-            "entries_expired": actions["biometrics.entry.expire"],
-            "urgent_watchlists_purged": actions["biometrics.watchlist.urgent_purge"],
+            **{figure: count(names) for figure, names in DELETIONS.items()},
         },
+        "entries_by_action": dict(sorted(actions.items())),
+        "sources": {**COUNTED, **DELETIONS, "privileged_changes": CHANGE_FAMILIES},
     }
 
 
@@ -151,19 +180,27 @@ def _table(items: list[dict[str, Any]]) -> str:
 def render_html(report: dict[str, Any]) -> str:
     p, chain = report["period"], report["audit_chain"]
     state = "verified" if chain["ok"] else "BROKEN: " + html.escape(str(chain["problem"]))
-    figures = [
-        ("Faces processed (count only)", report["faces_processed"]),
-        ("Matches", report["matches"]),
-        ("Confirmed matches (two reviewers)", report["matches_confirmed"]),
-        ("False matches", report["matches_false"]),
-        ("Matches acted on", report["matches_acted_on"]),
-        ("Urgent starts", report["urgent_starts"]),
-        ("Retrospective searches", report["searches"]),
-        ("Searches refused", report["searches_refused"]),
-        ("Unblurred views", report["unblurred_views"]),
-        ("Exports", report["exports"]),
-        ("Threshold changes", report["threshold_changes"]),
-    ] + [(k.replace("_", " ").capitalize(), v) for k, v in report["deletions"].items()]
+    figures = (
+        [
+            ("Faces processed (count only)", report["faces_processed"]),
+            ("Matches", report["matches"]),
+            ("Confirmed matches (two reviewers)", report["matches_confirmed"]),
+            ("False matches", report["matches_false"]),
+            ("Matches acted on", report["matches_acted_on"]),
+            ("Urgent starts", report["urgent_starts"]),
+            ("Retrospective searches", report["searches"]),
+            ("Searches refused", report["searches_refused"]),
+            ("Unblurred views", report["unblurred_views"]),
+            ("Exports", report["exports"]),
+            ("Exports refused", report["exports_refused"]),
+            ("Threshold changes", report["threshold_changes"]),
+            ("Refused attempts on sensitive routes", report["access_refused"]),
+            ("Evidence locks placed", report["evidence_locks"]),
+            ("Retention runs", report["retention_runs"]),
+        ]
+        + [(f"Changes to {k.replace('_', ' ')}s", v) for k, v in report["privileged_changes"].items()]
+        + [(k.replace("_", " ").capitalize(), v) for k, v in report["deletions"].items()]
+    )
     policy = "".join(_row(k.replace("_", " "), v) for k, v in report["policy"].items())
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Transparency report</title>"

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safecity.biometrics.art12 import reference_version
 from safecity.biometrics.authorizations import get_authorization, in_force, require_in_force
 from safecity.biometrics.common import (
     Actor,
@@ -277,6 +278,7 @@ def activate(db: Session, watchlist_id: int, authorization_id: int, actor: Actor
             "purpose": auth.purpose,
             "cameras": row.cameras,
             "until": auth.ends_at.isoformat(),
+            "reference_version": reference_version(db, row.id, now),
         },
         now,
     )
@@ -313,6 +315,7 @@ def start_urgent(
             "justification": row.urgent_justification,
             "cameras": row.cameras,
             "purge_at": deadline.isoformat(),
+            "reference_version": reference_version(db, row.id, now),
         },
         now,
     )

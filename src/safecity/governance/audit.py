@@ -16,14 +16,19 @@ only), removes the oldest entries and records the last removed entry's sequence 
 chain's anchor (`purged_through`, `purged_hash`), from which `verify` then starts. Removing old entries
 any other way still shows: the first remaining entry no longer follows the anchor.
 
-(Restored by the data center work, as the faces work first wrote it, when the file had gone missing from
-the shared tree while both used it; its owner may extend it.)
+Against an insider with every database right (triggers dropped, rows and `audit_head` rewritten, hashes
+recomputed) two things outside the database hold: each entry's `sig`, an Ed25519 signature of its hash
+with a key file the database never sees (audit_keys), and the witness, signed records of every entry's
+hash and of each purge in an append-only file (audit_witness). `verify` checks the chain against both
+(audit_verify) and names each modification, deletion, re-insertion, reordering or truncation; see
+docs/audit.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,8 +38,10 @@ from sqlalchemy import Integer, String, Table, Text, func, insert, select, text,
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
+from safecity.governance.audit_keys import signer_for
 from safecity.store.models import Base, UTCDateTime
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 ADVISORY_LOCK_ID = 0x5AFEC17A  # any constant unique to this lock
 
@@ -50,6 +57,8 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text, nullable=False)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # Ed25519 signature of `hash` with the key outside the database (audit_keys); NULL before keying
+    sig: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class AuditHead(Base):
@@ -106,6 +115,9 @@ def append(
     when = (at or datetime.now(UTC)).astimezone(UTC)
     body = _canonical(details or {})
     digest = entry_hash(prev, seq, when, actor, action, subject, body)
+    signer = signer_for(conn.engine.url)
+    if signer is None:
+        _warn_unsigned(conn)
     conn.execute(
         insert(LOG).values(
             seq=seq,
@@ -116,13 +128,31 @@ def append(
             details=body,
             prev_hash=prev,
             hash=digest,
+            sig=signer.sign(digest.encode()) if signer is not None else None,
         )
     )
     if head is None:
         conn.execute(insert(HEAD).values(id=1, count=seq, last_hash=digest))
     else:
         conn.execute(update(HEAD).where(HEAD.c.id == 1).values(count=seq, last_hash=digest))
+    if signer is not None:
+        signer.appended()
     return seq
+
+
+_warned: set[str] = set()
+
+
+def _warn_unsigned(conn: Connection) -> None:
+    """Once per database: this process writes entries `verify` will report as not signed by the key."""
+    url = conn.engine.url.render_as_string(hide_password=True)
+    if url not in _warned:
+        _warned.add(url)
+        log.warning(
+            "audit: entries written unsigned to %s: this process did not install the audit key "
+            "(governance.audit_witness.install, done by build_app)",
+            url,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +161,15 @@ class VerifyResult:
     checked: int
     problem: str | None = None
     seq: int | None = None  # the first entry at which the chain breaks
+    findings: tuple[Any, ...] = ()  # audit_verify.Finding: every kind of tampering found, named
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit log intact: {self.checked} entries"
+            return f"audit log intact: {self.checked} entries" + "".join(f" ({n})" for n in self.notes)
+        if self.findings:
+            lines = "".join(f"\n  {f}" for f in self.findings)
+            return f"audit log BROKEN at entry {self.seq} ({self.checked} entries checked):{lines}"
         return f"audit log BROKEN at entry {self.seq}: {self.problem} ({self.checked} entries checked)"
 
 
@@ -142,9 +177,23 @@ def _rows(conn: Connection) -> Iterator[Any]:
     yield from conn.execute(select(LOG).order_by(LOG.c.seq)).yield_per(1000)
 
 
-def verify(conn: Connection) -> VerifyResult:
-    """Walk the chain from its anchor (the start, or the last purged entry); the first inconsistency is
-    reported with its sequence number."""
+def verify(
+    conn: Connection, *, public: Any = None, records: list[dict[str, Any]] | None = None
+) -> VerifyResult:
+    """Check the chain against its key and witness (audit_verify.check): `public` and the witness
+    `records` given, or those of the key registered for this database. With neither (a database that was
+    never keyed), only the plain chain: from its anchor, the first inconsistency with its number."""
+    signer = signer_for(conn.engine.url)
+    if public is None and signer is not None:
+        public, records = signer.public, signer.witness_records()
+    if public is not None:
+        from safecity.governance.audit_verify import check
+
+        return check(conn, public, records or [])
+    return _verify_plain(conn)
+
+
+def _verify_plain(conn: Connection) -> VerifyResult:
     head = conn.execute(select(HEAD).where(HEAD.c.id == 1)).first()
     head_count, head_hash = (int(head[1]), str(head[2])) if head else (0, GENESIS)
     anchor, prev = (int(head.purged_through), str(head.purged_hash)) if head else (0, GENESIS)
@@ -186,11 +235,15 @@ def purge_through(conn: Connection, through: int) -> int:
         return 0
     _lock(conn)
     anchor = conn.execute(select(LOG.c.hash).where(LOG.c.seq == through)).scalar_one()
+    first = conn.execute(select(func.min(LOG.c.seq))).scalar_one()
     conn.execute(update(HEAD).where(HEAD.c.id == 1).values(purge_permit=through))
     removed = int(conn.execute(LOG.delete().where(LOG.c.seq <= through)).rowcount or 0)
     conn.execute(
         update(HEAD).where(HEAD.c.id == 1).values(purge_permit=0, purged_through=through, purged_hash=anchor)
     )
+    signer = signer_for(conn.engine.url)
+    if signer is not None:  # the witness records the purge's range and anchor
+        signer.purged(int(first), through, anchor, removed)
     return removed
 
 

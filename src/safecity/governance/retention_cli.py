@@ -22,6 +22,7 @@ def retention_run(
 ) -> None:
     """Purge each data class by age and disk budget (never an evidence-locked item); audited."""
     from safecity.config import ConfigError, Settings, load_settings
+    from safecity.governance.audit_witness import install
     from safecity.governance.retention import Retention
     from safecity.media.config import build_storage
     from safecity.store import make_engine, upgrade
@@ -33,6 +34,7 @@ def retention_run(
         raise typer.Exit(2) from exc
     url = settings.storage.resolved_database_url
     upgrade(url)
+    sealer = install(url, settings.audit, settings.storage.data_dir, follow=False)
     engine = make_engine(url)
     try:
         storage = build_storage(settings.media, settings.storage.resolved_media_dir)
@@ -41,6 +43,7 @@ def retention_run(
         )
     finally:
         engine.dispose()
+        sealer.close()  # witnesses what this run appended
     typer.echo(
         ("dry run: nothing deleted" if dry_run else "retention run (audited)")
         + f" at {report.at:%Y-%m-%d %H:%M:%S} UTC"

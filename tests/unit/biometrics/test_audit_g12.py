@@ -21,6 +21,8 @@ from safecity.biometrics.authorizations import revoke_authorization
 from safecity.biometrics.search import SearchRequest, retrospective_search
 from safecity.cli import app as cli
 from safecity.governance import audit
+from safecity.governance.audit_config import AuditConfig
+from safecity.governance.audit_witness import install
 from safecity.media.storage import LocalMediaStorage
 from safecity.store import make_engine
 from support.biometrics_fixtures import (
@@ -159,9 +161,11 @@ def test_verify_detects_tampering(
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
     engine = make_engine(url)
+    sealer = install(url, AuditConfig(), tmp_path, follow=False)  # the key and witness, as the app has them
     try:
         with Session(engine) as db:
             scenario(db, tmp_path)
+        sealer.sync()
         settings = _settings_file(tmp_path, url)
         assert _verify(settings)[0] == 0
         with engine.begin() as conn:
@@ -172,6 +176,7 @@ def test_verify_detects_tampering(
         expected = {"modified": "at entry 3", "deleted": "entry 3 is missing", "reordered": "at entry 2"}
         assert expected.get(how, "removed from the end") in output
     finally:
+        sealer.close()
         engine.dispose()
 
 

@@ -33,7 +33,13 @@ def audit_log(
     result = audit.verify(conn)
     rows = audit.entries(conn, limit=limit, offset=offset, action=action or None)
     return {
-        "chain": {"ok": result.ok, "checked": result.checked, "problem": result.problem, "seq": result.seq},
+        "chain": {
+            "ok": result.ok,
+            "checked": result.checked,
+            "problem": result.problem,
+            "seq": result.seq,
+            "findings": [str(f) for f in result.findings],  # each tampering found, named
+        },
         "entries": [
             {
                 "seq": r.seq,

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from safecity.api.deps import Node, Principal, ensure_camera_visible, require
+from safecity.api.refusals import audit_refusal
 from safecity.app import App as NodeType
 from safecity.governance import audit
 from safecity.media.storage import MediaNotFoundError, normalize_key
@@ -61,9 +62,9 @@ def media(key: str, node: Node, who: Annotated[Principal, Depends(require("media
     ensure_camera_visible(who, camera_id)
     if _shows_faces(node, normalized):
         if not who.has(UNREDACTED):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"this media is not redacted: it needs {UNREDACTED}"
-            )
+            reason = f"this media is not redacted: it needs {UNREDACTED}"
+            audit_refusal(node, who.username, UNREDACTED, f"GET /api/media/{normalized}", reason)
+            raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
         with node.engine.begin() as conn:
             audit.append(conn, who.username, "media.view_unredacted", normalized, {"camera_id": camera_id})
     media_type = TYPES.get(PurePosixPath(normalized).suffix.lower(), "application/octet-stream")
