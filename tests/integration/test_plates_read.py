@@ -56,3 +56,41 @@ def test_region_limits_the_search_and_maps_boxes_back(shared_data: Path, reader:
     assert x1 - 10 <= bx1 < bx2 <= x2 + 10 and y1 - 10 <= by1 < by2 <= y2 + 10
     above = reader.read(image, (0, 0, image.shape[1], max(1, y1 - 50)))  # a region without the plate
     assert all(r.plate != plate for r in above)
+
+
+def test_plate_stage_reads_each_vehicle_track_once(shared_data: Path, reader: PlateReader,
+                                                   nanodet_model: Path) -> None:  # fmt: skip
+    """A vehicle track over several frames (a real photo, shifted down as if the car came closer): the
+    stage votes its reads into one plate, with the direction of travel and a crop of the plate."""
+    import numpy as np
+    import supervision as sv
+
+    from safecity.types import Frame
+    from safecity.vision.detector import OnnxDetector
+    from safecity.vision.plate_stage import VEHICLES, PlateStage
+    from safecity.vision.plates_config import PlatesConfig
+
+    image_path, _, plate = _truth(sorted((shared_data / "plates" / "us").glob("*.txt"))[2])
+    image = cv2.imread(str(image_path))
+    detector = OnnxDetector(nanodet_model, class_ids=list(VEHICLES), threads=2)
+    cars = detector.detect(image)
+    assert len(cars) >= 1
+    car = cars[np.argmax((cars.xyxy[:, 2] - cars.xyxy[:, 0]) * (cars.xyxy[:, 3] - cars.xyxy[:, 1]))]
+    config = PlatesConfig(enabled=True, countries=("us",), per_track=2, window_s=0.6)
+    stage = PlateStage(config, lambda: reader)
+    results = []
+    for i in range(6):
+        shift = 6 * i  # the car moves down the picture: approaching
+        moved = np.roll(image, shift, axis=0)
+        tracks = sv.Detections(
+            xyxy=car.xyxy + np.array([[0, shift, 0, shift]], np.float32),
+            confidence=car.confidence,
+            class_id=car.class_id,
+            tracker_id=np.array([7]),
+        )
+        results += stage.observe(Frame("cam", i, 0.2 * i, 1000.0 + 0.2 * i, moved), tracks)
+    assert len(results) == 1, "one read per track, however many frames"
+    got = results[0]
+    assert (got.track_id, got.read.plate, got.direction) == (7, plate, "approaching")
+    assert 0 < got.read.confidence <= 1
+    assert got.crop.size and got.crop.shape[0] < got.crop.shape[1]  # a plate: wider than tall

