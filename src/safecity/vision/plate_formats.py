@@ -23,6 +23,8 @@ TO_LETTER = {"0": "O", "1": "I", "2": "Z", "8": "B", "5": "S", "6": "G", "4": "A
 SUBSTITUTION_PENALTY = 0.1  # confidence lost per corrected character
 MAX_SUBSTITUTIONS = 2  # beyond that the read is another text, not a misread plate
 NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+# dates and times burnt into video (2014-05-13, 06:46:42) read like an 8-digit plate
+TIMESTAMP = re.compile(r"^(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])|^([01]\d|2[0-3])[0-5]\d[0-5]\d$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +35,8 @@ class CountryFormat:
     require_digit: bool = (
         True  # plates without a digit exist (vanity) but most text without one is not a plate
     )
-    # letters never issued in serials, read as the digit they resemble where a digit may stand (US states
-    # skip I, O and Q per AAMVA practice; France skips I, O, U; Italy I, O, Q, U)
+    # letters never issued in serials, read as the digit they resemble where a digit may stand (most US
+    # states issue no O, read as 0; France skips I, O, U; Italy I, O, Q, U)
     never: str = ""
 
 
@@ -47,7 +49,7 @@ FORMATS: dict[str, CountryFormat] = {
     for f in (
         # US: each state has its own serials (CA 1ABC234, NY/TX/PA ABC1234, ...); personalised plates too
         CountryFormat(
-            "us", "United States", ("DLLLDDD", "LLLDDDD", "LLLDDD", "DLLDDD", *_x(range(5, 9))), never="IOQ"
+            "us", "United States", ("DLLLDDD", "LLLDDDD", "LLLDDD", "DLLDDD", *_x(range(5, 9))), never="O"
         ),
         CountryFormat("ca", "Canada", ("LLLLDDD", "LLLDDD", "DLLLDDD", *_x(range(5, 8)))),
         CountryFormat("mx", "Mexico", ("LLLDDDL", "LLLDDDD", "LLDDDDL")),
@@ -122,6 +124,8 @@ def _specificity(template: str) -> int:
 def match(text: str, countries: tuple[str, ...]) -> FormatMatch | None:
     """The best template fit of a normalized read among `countries` (in order of preference); None when
     no format accepts it. Fewest substitutions first, then the most specific template, then country order."""
+    if TIMESTAMP.match(text):
+        return None
     best: tuple[tuple[int, int, int], FormatMatch] | None = None
     for rank, code in enumerate(countries):
         fmt = FORMATS[code]

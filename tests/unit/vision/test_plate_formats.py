@@ -24,6 +24,7 @@ def test_normalize_drops_separators_and_spaces() -> None:
         ("AB12CDE", ("gb",), "AB12CDE", "gb", 0),
         ("ABC1D23", ("br",), "ABC1D23", "br", 0),  # Mercosur
         ("OSG719", ("us",), "0SG719", "us", 0),  # US serials never use O: no guess, a rule
+        ("6XIU641", ("us",), "6XIU641", "us", 0),
         ("CHOP8Y", ("us",), "CH0P8Y", "us", 0),
         ("7ABC123", ("us",), "7ABC123", "us", 0),
     ],
@@ -35,7 +36,9 @@ def test_match_corrects_per_country(read: str, countries: tuple[str, ...], plate
     assert (found.plate, found.country, found.substitutions) == (plate, country, changes)
 
 
-@pytest.mark.parametrize("read", ["ARIZONA", "NORTHERN", "20140616064642", "3148455900", "AB"])
+@pytest.mark.parametrize(
+    "read", ["ARIZONA", "NORTHERN", "20140616064642", "20140513", "064642", "3148455900", "AB"]
+)
 def test_words_timestamps_and_phone_numbers_are_no_plate(read: str) -> None:
     assert match(read, ("us", "generic")) is None
 
