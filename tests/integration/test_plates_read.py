@@ -94,3 +94,14 @@ def test_plate_stage_reads_each_vehicle_track_once(shared_data: Path, reader: Pl
     assert (got.track_id, got.read.plate, got.direction) == (7, plate, "approaching")
     assert 0 < got.read.confidence <= 1
     assert got.crop.size and got.crop.shape[0] < got.crop.shape[1]  # a plate: wider than tall
+
+
+def test_locate_finds_the_plate_to_blur(shared_data: Path, reader: PlateReader) -> None:
+    hits = 0
+    cases = [_truth(t) for t in sorted((shared_data / "plates" / "us").glob("*.txt"))[:6]]
+    for image_path, (x1, y1, x2, y2), _ in cases:
+        boxes = reader.locate(cv2.imread(str(image_path)))
+        # the true plate's centre lies inside a located box
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        hits += any(bx1 <= cx <= bx2 and by1 <= cy <= by2 for bx1, by1, bx2, by2 in boxes)
+    assert hits >= 5, f"plate located in {hits}/6 photos"

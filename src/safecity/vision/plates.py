@@ -81,7 +81,7 @@ class PlateReader:
         if crop.size == 0 or min(crop.shape[:2]) < 16:
             return []
         with self._lock:
-            out: Any = self._engine(crop)
+            out: Any = self._engine(crop, use_det=True, use_cls=False, use_rec=True)
         if out is None or out.boxes is None or out.txts is None:
             return []
         reads = [
@@ -90,6 +90,24 @@ class PlateReader:
             if (r := self._candidate(np.asarray(quad, dtype=np.float32), str(text), float(score), ox, oy))
         ]
         return sorted(reads, key=lambda r: r.confidence, reverse=True)
+
+    def locate(
+        self, image: np.ndarray, region: Sequence[float] | None = None
+    ) -> list[tuple[int, int, int, int]]:
+        """Boxes (x1, y1, x2, y2, in `image` coordinates) of plate-shaped text in `region`, without reading
+        it: what redaction blurs. Cheaper than `read` (detection only)."""
+        ox, oy, crop = _crop(image, region)
+        if crop.size == 0 or min(crop.shape[:2]) < 16:
+            return []
+        with self._lock:
+            out: Any = self._engine(crop, use_det=True, use_cls=False, use_rec=False)
+        boxes: list[tuple[int, int, int, int]] = []
+        for quad in np.asarray(out.boxes if out is not None and out.boxes is not None else [], np.float32):
+            width, height = float(np.linalg.norm(quad[1] - quad[0])), float(np.linalg.norm(quad[3] - quad[0]))
+            if height > 0 and MIN_ASPECT <= width / height <= MAX_ASPECT:
+                (x1, y1), (x2, y2) = quad.min(axis=0), quad.max(axis=0)
+                boxes.append((int(x1) + ox, int(y1) + oy, int(np.ceil(x2)) + ox, int(np.ceil(y2)) + oy))
+        return boxes
 
     def _candidate(self, quad: np.ndarray, text: str, score: float, ox: int, oy: int) -> PlateRead | None:
         width = float(np.linalg.norm(quad[1] - quad[0]))
