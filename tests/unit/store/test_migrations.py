@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
 from safecity.store.migrate import (
     LEGACY_BRANCH_HEADS,
+    LEGACY_HEAD,
     alembic_config,
     current_revisions,
     head_revisions,
@@ -31,23 +32,29 @@ def test_one_head_and_no_branches() -> None:
 
 def test_legacy_branched_database_upgrades_to_the_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
-    upgrade(url)
+    upgrade(url, LEGACY_HEAD)  # the schema wave 1 left
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = set(inspect(conn).get_table_names())
         conn.execute(text("DELETE FROM alembic_version"))
         for rev in sorted(LEGACY_BRANCH_HEADS):  # what wave 1 left: one row per branch head
             conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": rev})
-    upgrade(url)
-    with engine.connect() as conn:
+    upgrade(url)  # collapses the six rows onto the line, then applies what came after wave 1
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    upgrade(fresh)
+    with engine.connect() as conn, create_engine(fresh).connect() as other:
         assert current_revisions(conn) == head_revisions()
-        assert set(inspect(conn).get_table_names()) == tables
+        assert _schema(conn) == _schema(other)
     engine.dispose()
+
+
+def _schema(conn: Connection) -> dict[str, list[str]]:
+    inspector = inspect(conn)
+    return {t: sorted(c["name"] for c in inspector.get_columns(t)) for t in inspector.get_table_names()}
 
 
 def test_partial_legacy_set_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'partial.db'}"
-    upgrade(url)
+    upgrade(url, LEGACY_HEAD)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM alembic_version"))
