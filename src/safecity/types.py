@@ -56,6 +56,9 @@ class EventKind(enum.StrEnum):
     LOITERING = "loitering"
     OCCUPANCY = "occupancy"  # periodic aggregated occupancy grid of a camera (`Event.grid`), analytics
     ANOMALY = "anomaly"  # a level far from its usual value for that hour and weekday, analytics
+    SPEED = "speed"  # a vehicle timed between two lines (`Event.value`: km/h), traffic
+    SPEEDING = "speeding"  # a `speed` above the rule's limit
+    WRONG_WAY = "wrong_way"  # a track moving against a zone's allowed direction
 
 
 def new_event_id() -> str:
@@ -116,6 +119,7 @@ class Event:
     score: float | None = None
     snapshot: str | None = None  # a key in media storage, never pixels
     grid: OccupancyGrid | None = None  # `occupancy` events only
+    value: float | None = None  # a measurement: km/h for `speed` and `speeding` events
     id: str = field(default_factory=new_event_id)
     schema_version: int = EVENT_SCHEMA_VERSION
 

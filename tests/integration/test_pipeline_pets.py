@@ -33,6 +33,10 @@ cameras:
         in_name: eastbound
         out_name: westbound
         classes: [person]
+      - {{id: mid, start: [300, 150], end: [300, 470], in_name: mid-east, out_name: mid-west,
+          classes: [person]}}
+    speeds:
+      - {{id: walk, from_line: mid, to_line: road, distance_m: 12, classes: [person]}}
     zones:
       - id: west
         polygon: [[120, 190], [420, 180], [420, 420], [120, 330]]
@@ -85,6 +89,30 @@ def test_events_are_stored_with_snapshots(run_dir: Path) -> None:
     assert abs(by_direction["eastbound"] - 15) <= 2 and abs(by_direction["westbound"] - 18) <= 2
     assert all(e.label == "person" and e.track_id is not None for e in crossings)
     assert len({e.id for e in events}) == len(events)
+
+
+def test_walking_speed_between_two_lines(run_dir: Path) -> None:
+    """Each `speed` event is the 12 m between the two lines over the time between that track's crossings."""
+    from safecity.store import open_store
+
+    store = open_store(parse_settings((run_dir / "safecity.yaml").read_text()).storage.resolved_database_url)
+    events = store.query(EventQuery(limit=5000))
+    store.close()
+    crossed: dict[tuple[int | None, str | None], set[float]] = {}
+    for e in events:
+        if e.kind == EventKind.LINE_CROSSING:
+            crossed.setdefault((e.track_id, e.line_id), set()).add(e.start.timestamp())
+    speeds = [e for e in events if e.kind == EventKind.SPEED]
+    assert len(speeds) >= 3, "people walk from the lamp post across the road"
+    for e in speeds:
+        assert e.line_id == "walk" and e.label == "person" and e.direction in ("mid->road", "road->mid")
+        first, second = e.direction.split("->")
+        # timed from this track's crossing of one line to its crossing of the other
+        assert e.start.timestamp() in crossed[(e.track_id, first)]
+        assert e.end.timestamp() in crossed[(e.track_id, second)]
+        assert e.value == pytest.approx(12 / (e.end - e.start).total_seconds() * 3.6, abs=0.1)
+    # a pedestrian, not a vehicle: the median is a walking pace (whatever the true 12 m were)
+    assert 1 < sorted(e.value or 0 for e in speeds)[len(speeds) // 2] < 20
 
 
 def test_events_cli_filters(run_dir: Path) -> None:

@@ -173,6 +173,7 @@ class EventPublic(BaseModel):
     count: int | None
     score: float | None
     snapshot: str | None
+    value: float | None = Field(None, description="A measurement: km/h of `speed` and `speeding` events")
     snapshot_url: str | None = Field(description="GET it for the JPEG (media:read)")
 
 

@@ -25,8 +25,8 @@ def _iso(value: datetime) -> str:
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """A JSON-serialisable dict of `event`."""
-    return {
+    """A JSON-serialisable dict of `event` (`value` only when set: readers of schema 1 ignore it)."""
+    data = {
         "schema_version": event.schema_version,
         "id": event.id,
         "camera_id": event.camera_id,
@@ -43,6 +43,9 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "snapshot": event.snapshot,
         "grid": None if event.grid is None else event.grid.to_dict(),
     }
+    if event.value is not None:
+        data["value"] = event.value
+    return data
 
 
 def _time(data: dict[str, Any], key: str) -> datetime:
@@ -76,6 +79,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     if version > EVENT_SCHEMA_VERSION:
         raise ValueError(f"event schema_version {version} is newer than this reader ({EVENT_SCHEMA_VERSION})")
     score = _typed(data, "score", (int, float), optional=True)
+    value = _typed(data, "value", (int, float), optional=True)
     return Event(
         id=_typed(data, "id", (str,), optional=False),
         schema_version=version,
@@ -84,6 +88,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         start=_time(data, "start"),
         end=_time(data, "end"),
         score=None if score is None else float(score),
+        value=None if value is None else float(value),
         grid=None if data.get("grid") is None else OccupancyGrid.from_dict(data["grid"]),
         **{key: _typed(data, key, (str,), optional=True) for key in _OPTIONAL_STR},
         **{key: _typed(data, key, (int,), optional=True) for key in _OPTIONAL_INT},

@@ -22,6 +22,7 @@ from safecity.media.config import MediaConfig
 from safecity.operations.config import OperationsConfig
 from safecity.recording.config import CameraRecordingConfig, RecordingConfig
 from safecity.types import LABEL_TO_COCO
+from safecity.vision.plates_config import PlatesConfig
 
 Label = Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]
 Point = Annotated[tuple[float, float], Field(description="(x, y) in source-frame pixels")]
@@ -73,6 +74,32 @@ class ZoneConfig(Strict):
     crowding: CrowdingRule | None = None
     loitering: LoiteringRule | None = None
     enter_exit_events: bool = Field(False, description="Emit zone_enter/zone_exit per track")
+    direction: Point | None = Field(
+        None,
+        description="Allowed direction of travel in the zone, as an image vector (dx, dy); a track moving "
+        "against it raises one `wrong_way` event (one-way streets, exits)",
+    )
+    wrong_way_min_px: float = Field(
+        40.0, gt=0, description="Displacement inside the zone before a direction is judged, in pixels"
+    )
+
+
+class SpeedConfig(Strict):
+    """Average speed between two counting lines a known distance apart (measured on the ground)."""
+
+    id: Identifier
+    from_line: Identifier = Field(..., description="A line of this camera; vehicles may cross either first")
+    to_line: Identifier
+    distance_m: float = Field(..., gt=0, le=10_000, description="Ground distance between the two lines")
+    classes: tuple[Label, ...] = Field(("car", "motorcycle", "bus", "truck"), min_length=1)
+    limit_kmh: float | None = Field(None, gt=0, description="Above this a `speeding` event is raised too")
+    max_gap_s: float = Field(60.0, gt=0, description="Crossings further apart in time are not paired")
+
+    @model_validator(mode="after")
+    def _two_lines(self) -> SpeedConfig:
+        if self.from_line == self.to_line:
+            raise ValueError("a speed measurement needs two different lines")
+        return self
 
 
 class CameraConfig(Strict):
@@ -87,6 +114,7 @@ class CameraConfig(Strict):
     classes: tuple[Label, ...] | None = None
     lines: tuple[LineConfig, ...] = ()
     zones: tuple[ZoneConfig, ...] = ()
+    speeds: tuple[SpeedConfig, ...] = Field((), description="Speed between pairs of this camera's lines")
     recording: CameraRecordingConfig | None = Field(None, description="Overrides of the global `recording:`")
 
     @model_validator(mode="after")
@@ -95,6 +123,11 @@ class CameraConfig(Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"line and zone ids must be unique within a camera: {', '.join(dupes)}")
+        lines = {x.id for x in self.lines}
+        for speed in self.speeds:
+            unknown = sorted({speed.from_line, speed.to_line} - lines)
+            if unknown:
+                raise ValueError(f"speeds[{speed.id}]: no line {', '.join(unknown)} on this camera")
         return self
 
 
@@ -168,6 +201,7 @@ class Settings(Strict):
     retention: RetentionConfig = RetentionConfig()
     biometrics: BiometricsConfig = BiometricsConfig()
     audit: AuditConfig = AuditConfig()
+    plates: PlatesConfig = PlatesConfig()
 
     @field_validator("cameras")
     @classmethod

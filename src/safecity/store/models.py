@@ -83,6 +83,7 @@ class EventRow(Base):
     score: Mapped[float | None] = mapped_column(Float)
     snapshot: Mapped[str | None] = mapped_column(String(512))
     grid: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # OccupancyGrid.to_dict() (0005_analytics)
+    value: Mapped[float | None] = mapped_column(Float)  # a measurement, e.g. km/h of `speed` (0015_traffic)
     start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

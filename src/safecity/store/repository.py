@@ -25,7 +25,7 @@ from safecity.types import Event, EventKind, OccupancyGrid
 _EVENTS = cast(Table, EventRow.__table__)
 _EVENT_COLUMNS = (
     "id", "schema_version", "camera_id", "kind", "label", "track_id", "line_id", "zone_id",
-    "direction", "count", "score", "snapshot", "grid", "start", "end",
+    "direction", "count", "score", "snapshot", "grid", "start", "end", "value",
 )  # fmt: skip
 
 

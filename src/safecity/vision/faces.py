@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,7 +241,12 @@ class BestFrames:
         max_tracks: int = 32,
         min_height_px: int = 64,
         max_done: int = 4096,
+        classes: tuple[int, ...] = (PERSON,),
+        crop: Callable[[np.ndarray, np.ndarray], np.ndarray] = head_crop,
     ) -> None:
+        """`classes`: COCO ids of the tracks buffered; `crop(image, box)`: the copy kept per candidate
+        (default: persons' head and shoulders, for the face step; the plate step buffers vehicles)."""
+        self.classes, self._crop = frozenset(classes), crop
         self.per_track, self.window_s, self.lost_s = per_track, window_s, lost_s
         self.max_tracks, self.min_height_px, self.max_done = max_tracks, min_height_px, max_done
         self._tracks: OrderedDict[int, TrackBuffer] = OrderedDict()
@@ -256,7 +262,7 @@ class BestFrames:
         conf = tracks.confidence if tracks.confidence is not None else np.ones(len(tracks), np.float32)
         for box, cls, tid, c in zip(tracks.xyxy, class_ids(tracks), track_ids(tracks), conf, strict=True):
             tid = int(tid)
-            if int(cls) != PERSON or tid < 0 or tid in self._done:
+            if int(cls) not in self.classes or tid < 0 or tid in self._done:
                 continue
             seen.add(tid)
             if box[3] - box[1] >= self.min_height_px:
@@ -272,7 +278,7 @@ class BestFrames:
                 self.dropped += 1
             buf = self._tracks[tid] = TrackBuffer(frame.pts, frame.pts)
         buf.last_pts = frame.pts
-        crop = head_crop(frame.image, box)
+        crop = self._crop(frame.image, box)
         if crop.size == 0:
             return
         grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)

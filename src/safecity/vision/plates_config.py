@@ -1,0 +1,46 @@
+"""The `plates:` section of the settings file (kept free of heavy imports: config/models.py imports it)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from safecity.vision.plate_formats import FORMATS
+
+
+class PlatesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(
+        False, description="Read plates of vehicle tracks (personal data: off unless the deployment needs it)"
+    )
+    cameras: tuple[str, ...] = Field((), description="Cameras that read plates (empty: every camera)")
+    countries: tuple[str, ...] = Field(
+        ("generic",),
+        min_length=1,
+        description=f"Plate formats to expect, most likely first; of: {', '.join(FORMATS)}",
+    )
+    min_confidence: float = Field(
+        0.5, gt=0, lt=1, description="Reads below this (after correction) are dropped"
+    )
+    per_track: int = Field(3, ge=1, le=10, description="Best vehicle crops read per track, then voted")
+    window_s: float = Field(3.0, gt=0, le=60, description="A track's best crops are chosen over this")
+    min_vehicle_px: int = Field(80, ge=16, description="Vehicle boxes shorter than this are not read")
+    max_side: int = Field(960, ge=160, le=4096, description="The text detector's input is at most this large")
+    threads: int = Field(1, ge=1, le=16, description="ONNX Runtime threads of the plate models")
+    non_hit_retention_hours: float = Field(
+        24.0,
+        ge=0,
+        description="Reads that hit no hotlist are kept this long for counts and search, then only "
+        "aggregates (0: not kept at all)",
+    )
+
+    @field_validator("countries")
+    @classmethod
+    def _known(cls, countries: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in countries if c not in FORMATS]
+        if bad:
+            raise ValueError(f"unknown plate countries {bad}; known: {', '.join(FORMATS)}")
+        return countries
+
+    def reads_on(self, camera_id: str) -> bool:
+        return self.enabled and (not self.cameras or camera_id in self.cameras)
