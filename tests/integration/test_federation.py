@@ -1,0 +1,140 @@
+"""Federated sites on real servers: three cities and a national site, each with its own nats-server
+(leaf nodes, JetStream domains) and its own PostgreSQL database (safecity.federation, docs/federation.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from safecity.federation.messages import CameraHealth
+from safecity.federation.models import FedAggregateRow, FedAlertRow, FedCameraRow, FedEventRow, FedSiteRow
+from safecity.federation.national import NationalSite
+from safecity.types import Event, EventKind
+from support.federation_sites import CityRuntime, Site, federation, require_services, start_city
+
+CITIES = ("rome", "milan", "naples")
+pytestmark = pytest.mark.federation
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def events_for(city: str, n: int) -> list[Event]:
+    now = datetime.now(UTC)
+    out = []
+    for i in range(n):
+        at = now - timedelta(seconds=n - i)
+        kind = (EventKind.LINE_CROSSING, EventKind.ZONE_ENTER, EventKind.CROWDING)[i % 3]
+        out.append(Event(camera_id=f"{city}-cam{i % 2}", kind=kind, start=at, end=at, label="person",
+                         track_id=1000 + i, line_id="gate" if kind == EventKind.LINE_CROSSING else None,
+                         zone_id="piazza" if kind != EventKind.LINE_CROSSING else None,
+                         direction="in" if kind == EventKind.LINE_CROSSING else None,
+                         count=40 if kind == EventKind.CROWDING else None,
+                         snapshot=f"snapshots/{city}/{i}.jpg"))  # fmt: skip
+    return out
+
+
+def count(site: Site, model: object, *where: object) -> int:
+    with Session(site.engine) as db:
+        return int(db.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> Iterator[dict[str, Site]]:
+    require_services()
+    with federation(tmp_path, CITIES, proxied=("milan",)) as s:
+        yield s
+
+
+def health_of(city: str) -> Callable[[], list[CameraHealth]]:
+    return lambda: [CameraHealth(camera_id=f"{city}-cam0", status="ok", fps=5.0),
+                    CameraHealth(camera_id=f"{city}-cam1", status="dark")]  # fmt: skip
+
+
+def test_events_alerts_and_aggregates_of_three_cities_reach_the_national_store(sites: dict[str, Site]) -> None:
+    national = NationalSite(sites["national"].cfg, sites["national"].engine)
+    cities: dict[str, CityRuntime] = {}
+    try:
+        for c in CITIES:
+            cities[c] = start_city(sites[c], health_of(c))
+        sent = {c: events_for(c, 30) for c in CITIES}
+        for c, evs in sent.items():
+            for e in evs:
+                cities[c].bus.publish(e)  # type: ignore[attr-defined]
+        nat = sites["national"]
+        wait_for(lambda: count(nat, FedEventRow) == 90, 60, "90 events at the national site")
+        for c in CITIES:
+            with Session(nat.engine) as db:
+                ids = set(db.scalars(select(FedEventRow.event_id).where(FedEventRow.site == c)))
+            assert ids == {e.id for e in sent[c]}
+        wait_for(lambda: all(count(nat, FedAlertRow, FedAlertRow.site == c) >= 1 for c in CITIES), 60,
+                 "a crowding alert from every city")  # fmt: skip
+        wait_for(lambda: count(nat, FedAggregateRow) >= 3 * 3, 60, "hourly aggregates of every city")
+        wait_for(lambda: count(nat, FedCameraRow) == 6 and count(nat, FedSiteRow) == 3, 30, "health and sites")
+        with Session(nat.engine) as db:
+            alert = db.scalars(select(FedAlertRow).where(FedAlertRow.site == "rome")).first()
+            assert alert is not None and alert.severity == "high" and alert.zone_id == "piazza"
+            site = db.get(FedSiteRow, "naples")
+            assert site is not None and site.parent == "national" and site.ui_url == "https://naples.example.org"
+            footfall = db.scalars(select(FedAggregateRow).where(FedAggregateRow.site == "rome",
+                                                                FedAggregateRow.metric == "footfall")).all()  # fmt: skip
+            assert sum(a.value for a in footfall) == 10  # 30 events, every third a zone entry
+    finally:
+        for rt in cities.values():
+            rt.close()
+        national.close()
+
+
+def test_national_site_cannot_reach_a_citys_own_streams(sites: dict[str, Site]) -> None:
+    """The leaf node binds the city's FED account only: through the city's JetStream domain the national
+    server sees the federation streams, never the city's event stream (with track ids, snapshot keys)."""
+    rt = start_city(sites["rome"])
+    try:
+        rt.bus.publish(events_for("rome", 1)[0])  # type: ignore[attr-defined]
+        assert rt.bus.drain(10)  # type: ignore[attr-defined]
+        assert rt.bus.stream_info().state.messages == 1  # type: ignore[attr-defined]
+
+        async def probe() -> tuple[list[str], list[bytes], str]:
+            import nats
+            from nats.js.errors import NotFoundError
+
+            nc = await nats.connect(sites["national"].cfg.url)
+            got: list[bytes] = []
+
+            async def keep(m: Any) -> None:
+                got.append(m.data)
+
+            await nc.subscribe("safecity.events.>", cb=keep)
+            js = nc.jetstream(domain="rome", timeout=3)
+            names = [info.config.name for info in await js.streams_info()]
+            try:  # the attack: read the city's raw event stream through its JetStream domain
+                await js.get_msg("SAFECITY_EVENTS", 1)
+                outcome = "read"
+            except NotFoundError:
+                outcome = "not found"
+            rt.bus.publish(events_for("rome", 1)[0])  # type: ignore[attr-defined]
+            await asyncio.sleep(1.5)
+            await nc.close()
+            return names, got, outcome
+
+        names, raw, outcome = asyncio.run(probe())
+        assert "SAFECITY_FED_OUT" in names  # the national side does reach the city's FED account ...
+        assert "SAFECITY_EVENTS" not in names and outcome == "not found"  # ... and nothing else
+        assert raw == []  # live event subjects of the city do not cross the leaf node
+    finally:
+        rt.close()
+
