@@ -1,6 +1,6 @@
 """Real federated sites for the federation tests and bench: one nats-server per site (leaf nodes,
-JetStream domains, the city's CITY/FED accounts from safecity.federation.natsconf), one PostgreSQL
-database per site in the shared server, and a TCP proxy on a city's leaf link that a test can cut."""
+JetStream domains, the city's CITY/FED accounts from safecity.federation.natsconf) and one PostgreSQL
+database per site in the shared server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -77,67 +76,6 @@ class NatsProc:
         self.proc = None
 
 
-class TcpProxy:
-    """Forwards 127.0.0.1:`port` to `target`; `cut()` closes the listener and every connection (a
-    network partition of that one link), `restore()` listens again."""
-
-    def __init__(self, target: int) -> None:
-        self.port, self.target = free_port(), target
-        self._lock = threading.Lock()
-        self._socks: list[socket.socket] = []
-        self._server: socket.socket | None = None
-
-    def restore(self) -> None:
-        srv = socket.socket()
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind(("127.0.0.1", self.port))
-        srv.listen()
-        self._server = srv
-        threading.Thread(target=self._accept, args=(srv,), daemon=True).start()
-
-    def _accept(self, srv: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = srv.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target))
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._socks += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        try:
-            while data := a.recv(65536):
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        with self._lock:
-            socks, self._socks = self._socks, []
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-
 @contextmanager
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database (migrated) in the shared server; dropped afterwards."""
@@ -162,7 +100,6 @@ class Site:
     cfg: FederationConfig
     db_url: str
     engine: Engine
-    proxy: TcpProxy | None = None
     store_dir: Path = field(default_factory=Path)
 
     @property
@@ -171,46 +108,67 @@ class Site:
 
 
 @contextmanager
-def federation(root: Path, cities: tuple[str, ...], proxied: tuple[str, ...] = ()) -> Iterator[dict[str, Site]]:
-    """A national site and `cities`, each with its nats-server and database; cities in `proxied` reach
-    the national leaf port through a `TcpProxy`. Everything is stopped and dropped at the end."""
+def federation(root: Path, cities: tuple[str, ...]) -> Iterator[dict[str, Site]]:
+    """A national site and `cities`, each with its nats-server and database; all stopped and dropped
+    at the end."""
     sites: dict[str, Site] = {}
     with _databases(len(cities) + 1) as urls:
         nat_port, leaf_port = free_port(), free_port()
         nat_dir = root / "national-js"
-        nat_conf = national_conf(domain="national", host="127.0.0.1", port=nat_port, leaf_port=leaf_port,
-                                 store_dir=str(nat_dir))  # fmt: skip
+        nat_conf = national_conf(
+            domain="national", host="127.0.0.1", port=nat_port, leaf_port=leaf_port, store_dir=str(nat_dir)
+        )
         sources = tuple(SourceConfig(site=c, domain=c) for c in cities)
-        ncfg = FederationConfig(mode="national", url=f"nats://127.0.0.1:{nat_port}", sources=sources,
-                                site=SiteConfig(id="national", name="Italia", level="country"))  # fmt: skip
-        sites["national"] = Site("national", NatsProc("national", nat_conf, root, nat_port), ncfg, urls[0],
-                                 make_engine(urls[0]), store_dir=nat_dir)  # fmt: skip
+        ncfg = FederationConfig(
+            mode="national",
+            url=f"nats://127.0.0.1:{nat_port}",
+            sources=sources,
+            site=SiteConfig(id="national", name="Italia", level="country"),
+        )
+        sites["national"] = Site(
+            "national",
+            NatsProc("national", nat_conf, root, nat_port),
+            ncfg,
+            urls[0],
+            make_engine(urls[0]),
+            store_dir=nat_dir,
+        )
         for i, c in enumerate(cities):
             port = free_port()
-            proxy = TcpProxy(leaf_port) if c in proxied else None
-            leaf = f"nats-leaf://127.0.0.1:{proxy.port if proxy else leaf_port}"
-            conf = city_conf(domain=c, host="127.0.0.1", port=port, store_dir=str(root / f"{c}-js"),
-                             parent_leaf_url=leaf, city=CITY_USER, fed=FED_USER)  # fmt: skip
+            leaf = f"nats-leaf://127.0.0.1:{leaf_port}"
+            conf = city_conf(
+                domain=c,
+                host="127.0.0.1",
+                port=port,
+                store_dir=str(root / f"{c}-js"),
+                parent_leaf_url=leaf,
+                city=CITY_USER,
+                fed=FED_USER,
+            )
             cfg = FederationConfig(
-                mode="city", url=f"nats://{FED_USER.user}:{FED_USER.password}@127.0.0.1:{port}",
-                parent_domain="national", sync_every_s=0.5,
-                site=SiteConfig(id=c, name=c.title(), parent="national", lat=41.9 + i, lon=12.5 - i,
-                                ui_url=f"https://{c}.example.org"),
-            )  # fmt: skip
-            sites[c] = Site(c, NatsProc(c, conf, root, port), cfg, urls[i + 1], make_engine(urls[i + 1]), proxy)
+                mode="city",
+                url=f"nats://{FED_USER.user}:{FED_USER.password}@127.0.0.1:{port}",
+                parent_domain="national",
+                sync_every_s=0.5,
+                site=SiteConfig(
+                    id=c,
+                    name=c.title(),
+                    parent="national",
+                    lat=41.9 + i,
+                    lon=12.5 - i,
+                    ui_url=f"https://{c}.example.org",
+                ),
+            )
+            sites[c] = Site(c, NatsProc(c, conf, root, port), cfg, urls[i + 1], make_engine(urls[i + 1]))
         try:
             sites["national"].nats.start()
             for s in sites.values():
-                if s.proxy is not None:
-                    s.proxy.restore()
                 if s.id != "national":
                     s.nats.start()
             yield sites
         finally:
             for s in sites.values():
                 s.nats.stop()
-                if s.proxy is not None:
-                    s.proxy.cut()
                 s.engine.dispose()
 
 

@@ -50,5 +50,5 @@ def national_conf(*, domain: str, host: str, port: int, leaf_port: int, store_di
     return f"""server_name: {_q(domain)}
 listen: {_q(f"{host}:{port}")}
 jetstream {{ domain: {_q(domain)}, store_dir: {_q(store_dir)} }}
-leafnodes {{ listen: {_q(f"{host}:{leaf_port}")} }}
+leafnodes {{ listen: {_q(f"{host}:{leaf_port}")}, no_advertise: true }}
 """
