@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -222,5 +223,129 @@ def test_partition_of_one_city_loses_nothing_and_duplicates_nothing(sites: dict[
         assert len(ids) == len(set(ids)) == len(produced)  # exactly once
         assert ids == [e.id for e in produced]  # in milan's order
     finally:
+        rt.close()
+        national.close()
+
+
+class _NationalThreads(logging.Filter):
+    """Log records written by the national site's threads (its NATS loop and its consumer)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName.startswith("fed-national")
+
+
+def _face_matching_in(site: Site) -> None:
+    """An active watchlist (two templates) under an authorization, and a recorded match with its crop."""
+    import uuid
+
+    from safecity.biometrics import watchlists as wl
+    from safecity.biometrics.matches import NewMatch, record_match
+    from support.biometrics_fixtures import ALICE, authorization, reviewed_watchlist, template
+
+    cams = ["rome-cam0"]
+    with Session(site.engine) as db, db.begin():
+        auth = authorization(db, cams, reference=f"RG {uuid.uuid4().hex[:8]}/2026")
+        row = reviewed_watchlist(db, cams, [template(1), template(2)])
+        wl.activate(db, row.id, auth.id, ALICE)
+        entry = wl.live_entries(db, row.id)[0]
+        crop = f"biometrics/matches/rome-cam0/{uuid.uuid4().hex}.jpg"
+        record_match(db, NewMatch(row.id, entry.id, "rome-cam0", 7, datetime.now(UTC), 0.8, 0.6, crop))
+
+
+def test_leak_scan_finds_nothing_after_a_run_with_face_matching_and_catches_an_injected_leak(
+    sites: dict[str, Site], tmp_path: Path
+) -> None:
+    import base64
+
+    import nats
+
+    from safecity.federation.leaks import city_secrets, scan_database, scan_files
+    from safecity.federation.models import FedIncidentRow
+    from safecity.operations.domain import Actor
+    from safecity.operations.incident_schemas import IncidentCreate
+    from safecity.operations.incidents import create_incident
+
+    nat, rome = sites["national"], sites["rome"]
+    log_file = tmp_path / "national-site.log"
+    handler = logging.FileHandler(log_file)
+    handler.addFilter(_NationalThreads())
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    national = NationalSite(nat.cfg, nat.engine)
+    rt = start_city(rome, health_of("rome"))
+    try:
+        _face_matching_in(rome)
+        needles = city_secrets(rome.engine)
+        kinds = {k for k, _ in needles.items}
+        assert {"face template", "watchlist name", "match crop key", "watchlist entry label"} <= kinds
+        for e in events_for("rome", 30):
+            rt.bus.publish(e)  # type: ignore[attr-defined]
+        with Session(rome.engine) as db, db.begin():
+            create_incident(
+                db, IncidentCreate(title="Crowd at the fountain", type="crowding"), Actor(1, "op")
+            )
+        wait_for(lambda: count(nat, FedEventRow) == 30 and count(nat, FedIncidentRow) == 1, 60, "rome's run")
+
+        # a message outside the allow-list on an allowed subject (a publisher that bypassed the types):
+        # the national consumer refuses it and erases it from its stream storage
+        template_b64 = base64.b64encode(
+            needles.items[[k for k, _ in needles.items].index("face template")][1]
+        )
+        raw = (
+            b'{"v":1,"site":"rome","sent_at":"2026-01-01T00:00:00Z","body":{"kind":"face_template",'
+            b'"template":"' + template_b64 + b'"}}'
+        )
+
+        async def smuggle() -> None:
+            nc = await nats.connect(rome.cfg.url)  # the city's FED account, as the agent
+            await nc.jetstream().publish("safecity.fed.rome.alert", raw)
+            await nc.close()
+
+        asyncio.run(smuggle())
+        wait_for(
+            lambda: national.link.rejected == 1, 30, "the national consumer to reject the smuggled message"
+        )
+        time.sleep(1.0)  # the erase follows the rejection
+        nat.nats.stop()  # flush the stream files as they are on disk; scan them as they stay
+        places = [nat.store_dir, nat.nats.log_path, log_file]
+        assert log_file.stat().st_size > 0  # the national threads did log (so the log scan means something)
+        assert scan_database(nat.engine, needles) == []
+        assert scan_files(places, needles) == []
+
+        # an injected leak in each place is caught
+        label = next(v for k, v in needles.items if k == "watchlist entry label").decode()
+        crop = next(v for k, v in needles.items if k == "match crop key").decode()
+        with Session(nat.engine) as db, db.begin():
+            db.add(
+                FedAlertRow(
+                    site="rome",
+                    alert_id=999,
+                    alert_kind="face_match",
+                    severity="high",
+                    status="new",
+                    title=f"match: {label}",
+                    occurrences=1,
+                    first_seen=datetime.now(UTC),
+                    last_seen=datetime.now(UTC),
+                )
+            )
+        (nat.store_dir / "leak.blk").write_bytes(b"\x00" + template_b64 + b"\x00")
+        with log_file.open("a") as f:
+            f.write(f"leaked {crop}\n")
+        found_db = scan_database(nat.engine, needles)
+        found_files = scan_files(places, needles)
+        assert [(f.kind, f.where) for f in found_db] == [
+            ("watchlist entry label", "database table fed_alerts")
+        ]
+        assert {(f.kind, Path(f.where.removeprefix("file ")).name) for f in found_files} == {
+            ("face template", "leak.blk"),
+            ("match crop key", "national-site.log"),
+        }
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
         rt.close()
         national.close()

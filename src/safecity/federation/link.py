@@ -168,9 +168,9 @@ class FedLink:
                 handler(good)
             except Exception:
                 log.exception("federation handler failed on a batch of %d; redelivered later", len(good))
-                self._loop.submit(_settle(kept, bad, ack=False))
+                self._loop.submit(_settle(self.js, kept, bad, ack=False))
                 continue
-            self._loop.submit(_settle(kept, bad, ack=True))
+            self._loop.submit(_settle(self.js, kept, bad, ack=True))
 
     def _validate(self, m: Any) -> Received | None:
         try:
@@ -196,9 +196,14 @@ class FedLink:
         self._loop.stop()
 
 
-async def _settle(kept: Sequence[Any], bad: Sequence[Any], *, ack: bool) -> None:
-    """Ack (or nak for redelivery) what was handled; terminate what failed validation (never redelivered)."""
+async def _settle(js: Any, kept: Sequence[Any], bad: Sequence[Any], *, ack: bool) -> None:
+    """Ack (or nak for redelivery) what was handled; terminate and erase what failed validation."""
     for m in bad:
         await m.term()
+        # and erase it from this site's stream storage (overwritten, not just unlinked): a message
+        # outside the allow-list must not stay on the national disk until max_age either
+        meta = m.metadata
+        with contextlib.suppress(Exception):
+            await js.delete_msg(meta.stream, meta.sequence.stream)
     for m in kept:
         await (m.ack() if ack else m.nak(delay=2.0))
