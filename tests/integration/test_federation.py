@@ -349,3 +349,104 @@ def test_leak_scan_finds_nothing_after_a_run_with_face_matching_and_catches_an_i
         root.setLevel(old_level)
         rt.close()
         national.close()
+
+
+def _actions(site: Site) -> list[str]:
+    from safecity.governance import audit
+
+    with site.engine.connect() as conn:
+        assert audit.verify(conn).ok
+        return [r.action for r in audit.entries(conn, limit=1000)]
+
+
+def test_incident_handoff_between_cities_and_a_national_media_request(sites: dict[str, Site]) -> None:
+    from safecity.federation.models import FedHandoffRow, FedIncidentRow, FedMediaRequestRow
+    from safecity.operations.domain import Actor
+    from safecity.operations.incident_schemas import IncidentCreate
+    from safecity.operations.incidents import create_incident
+    from safecity.operations.models import IncidentRow, TimelineRow
+
+    nat, rome, milan = sites["national"], sites["rome"], sites["milan"]
+    national = NationalSite(nat.cfg, nat.engine)
+    rts = {c: start_city(sites[c]) for c in ("rome", "milan")}
+    try:
+        with Session(rome.engine) as db, db.begin():
+            inc = create_incident(
+                db, IncidentCreate(title="Stolen van heading north on A1", type="theft"), Actor(1, "rome-op")
+            )
+            rome_incident = inc.id
+        rome_inbox = rts["rome"].agent.inbox  # type: ignore[attr-defined]
+        milan_inbox = rts["milan"].agent.inbox  # type: ignore[attr-defined]
+        hid = rome_inbox.request_handoff(
+            rome_incident, "milan", "van seen at the toll gate", Actor(1, "rome-op")
+        )
+
+        def handoff(site: Site) -> FedHandoffRow | None:
+            with Session(site.engine) as db:
+                return db.get(FedHandoffRow, hid)
+
+        wait_for(lambda: handoff(milan) is not None, 60, "the request in milan's queue")
+        assert "federation.handoff_received" in _actions(milan)
+        milan_incident = milan_inbox.answer_handoff(hid, True, Actor(5, "milan-sup"), "units on the A1")
+        assert milan_incident is not None
+        with Session(milan.engine) as db:
+            row = db.get(IncidentRow, milan_incident)
+            assert row is not None and row.source == "federation" and row.type == "theft"
+        wait_for(lambda: (h := handoff(rome)) is not None and h.state == "accepted", 60, "the answer in rome")
+        wait_for(
+            lambda: (h := handoff(nat)) is not None and h.state == "accepted", 60, "the handoff nationally"
+        )
+        wait_for(
+            lambda: count(nat, FedIncidentRow, FedIncidentRow.site == "milan") == 1,
+            60,
+            "milan's new incident on the national map",
+        )
+        h = handoff(nat)
+        assert h is not None and (h.from_site, h.to_site, h.incident_id, h.remote_incident_id) == (
+            "rome",
+            "milan",
+            rome_incident,
+            milan_incident,
+        )
+        with Session(rome.engine) as db:
+            notes = list(
+                db.scalars(select(TimelineRow.message).where(TimelineRow.incident_id == rome_incident))
+            )
+        assert any("requested" in n for n in notes) and any(f"#{milan_incident}" in n for n in notes)
+        assert {"federation.handoff_request", "federation.handoff_accepted"} <= set(_actions(rome))
+        with pytest.raises(Exception, match="already accepted"):
+            milan_inbox.answer_handoff(hid, False, Actor(5, "milan-sup"))
+
+        # the national site asks rome for media twice: rome refuses one, approves the other
+        refused = national.request_media("rome", rome_incident, "clip", "press enquiry", "nat-op")
+        approved = national.request_media("rome", rome_incident, "snapshot", "identify the van", "nat-op")
+
+        def pending_in_rome() -> set[str]:
+            return {r.request_id for r in rome_inbox.pending_media()}
+
+        wait_for(lambda: pending_in_rome() == {refused, approved}, 60, "both requests in rome")
+        rome_inbox.decide_media(refused, False, Actor(2, "rome-sup"), "not proportionate")
+        rome_inbox.decide_media(approved, True, Actor(2, "rome-sup"))
+
+        def status(rid: str) -> str | None:
+            with Session(nat.engine) as db:
+                row = db.get(FedMediaRequestRow, rid)
+                return row.status if row else None
+
+        wait_for(lambda: status(refused) == "refused" and status(approved) == "approved", 60, "answers")
+        with Session(nat.engine) as db:
+            row = db.get(FedMediaRequestRow, approved)
+            assert row is not None and row.redacted_url is not None
+            assert (
+                row.redacted_url.startswith("https://rome.example.org/") and "redacted=1" in row.redacted_url
+            )
+            assert row.decided_by == "rome-sup@rome"
+        nat_actions, rome_actions = _actions(nat), _actions(rome)
+        assert nat_actions.count("federation.media_request") == 2
+        assert {"federation.media_refused", "federation.media_approved"} <= set(nat_actions)
+        assert rome_actions.count("federation.media_request_received") == 2
+        assert {"federation.media_refused", "federation.media_approved"} <= set(rome_actions)
+    finally:
+        for rt in rts.values():
+            rt.close()
+        national.close()
