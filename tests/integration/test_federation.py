@@ -7,16 +7,15 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safecity.federation.messages import CameraHealth
 from safecity.federation.models import (
     FedAggregateRow,
     FedAlertRow,
@@ -27,49 +26,21 @@ from safecity.federation.models import (
 )
 from safecity.federation.national import NationalSite
 from safecity.store.models import EventRow
-from safecity.types import Event, EventKind
-from support.federation_sites import CityRuntime, Site, federation, require_services, start_city
+from safecity.types import Event
+from support.federation_sites import (
+    CityRuntime,
+    Site,
+    count,
+    events_for,
+    federation,
+    health_of,
+    require_services,
+    start_city,
+    wait_for,
+)
 
 CITIES = ("rome", "milan", "naples")
 pytestmark = pytest.mark.federation
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def events_for(city: str, n: int) -> list[Event]:
-    now = datetime.now(UTC)
-    out = []
-    for i in range(n):
-        at = now - timedelta(seconds=n - i)
-        kind = (EventKind.LINE_CROSSING, EventKind.ZONE_ENTER, EventKind.CROWDING)[i % 3]
-        out.append(
-            Event(
-                camera_id=f"{city}-cam{i % 2}",
-                kind=kind,
-                start=at,
-                end=at,
-                label="person",
-                track_id=1000 + i,
-                line_id="gate" if kind == EventKind.LINE_CROSSING else None,
-                zone_id="piazza" if kind != EventKind.LINE_CROSSING else None,
-                direction="in" if kind == EventKind.LINE_CROSSING else None,
-                count=40 if kind == EventKind.CROWDING else None,
-                snapshot=f"snapshots/{city}/{i}.jpg",
-            )
-        )
-    return out
-
-
-def count(site: Site, model: object, *where: object) -> int:
-    with Session(site.engine) as db:
-        return int(db.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -77,13 +48,6 @@ def sites(tmp_path: Path) -> Iterator[dict[str, Site]]:
     require_services()
     with federation(tmp_path, CITIES) as s:
         yield s
-
-
-def health_of(city: str) -> Callable[[], list[CameraHealth]]:
-    return lambda: [
-        CameraHealth(camera_id=f"{city}-cam0", status="ok", fps=5.0),
-        CameraHealth(camera_id=f"{city}-cam1", status="dark"),
-    ]
 
 
 def test_events_alerts_and_aggregates_of_three_cities_reach_the_national_store(

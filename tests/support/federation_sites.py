@@ -10,18 +10,23 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from safecity.federation.config import FederationConfig, SiteConfig, SourceConfig
+from safecity.federation.messages import CameraHealth
 from safecity.federation.natsconf import Credentials, city_conf, national_conf
 from safecity.store.engine import make_engine
 from safecity.store.migrate import upgrade
+from safecity.types import Event, EventKind
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -112,6 +117,7 @@ def federation(root: Path, cities: tuple[str, ...]) -> Iterator[dict[str, Site]]
     """A national site and `cities`, each with its nats-server and database; all stopped and dropped
     at the end."""
     sites: dict[str, Site] = {}
+    root.mkdir(parents=True, exist_ok=True)
     with _databases(len(cities) + 1) as urls:
         nat_port, leaf_port = free_port(), free_port()
         nat_dir = root / "national-js"
@@ -220,3 +226,48 @@ def start_city(site: Site, health: object = None, stream: str = "SAFECITY_EVENTS
     bus.subscribe(engine, durable="alerts")
     agent = CityAgent(site.cfg, site.engine, bus, health)  # type: ignore[arg-type]
     return CityRuntime(bus, writer, engine, agent, [store.close, bus.close, agent.close])
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def events_for(city: str, n: int) -> list[Event]:
+    now = datetime.now(UTC)
+    out = []
+    for i in range(n):
+        at = now - timedelta(seconds=n - i)
+        kind = (EventKind.LINE_CROSSING, EventKind.ZONE_ENTER, EventKind.CROWDING)[i % 3]
+        out.append(
+            Event(
+                camera_id=f"{city}-cam{i % 2}",
+                kind=kind,
+                start=at,
+                end=at,
+                label="person",
+                track_id=1000 + i,
+                line_id="gate" if kind == EventKind.LINE_CROSSING else None,
+                zone_id="piazza" if kind != EventKind.LINE_CROSSING else None,
+                direction="in" if kind == EventKind.LINE_CROSSING else None,
+                count=40 if kind == EventKind.CROWDING else None,
+                snapshot=f"snapshots/{city}/{i}.jpg",
+            )
+        )
+    return out
+
+
+def count(site: Site, model: object, *where: object) -> int:
+    with Session(site.engine) as db:
+        return int(db.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
+
+
+def health_of(city: str) -> Callable[[], list[CameraHealth]]:
+    return lambda: [
+        CameraHealth(camera_id=f"{city}-cam0", status="ok", fps=5.0),
+        CameraHealth(camera_id=f"{city}-cam1", status="dark"),
+    ]

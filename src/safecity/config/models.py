@@ -16,6 +16,7 @@ from safecity.api.settings import ApiConfig
 from safecity.biometrics.config import BiometricsConfig
 from safecity.bus.config import BusConfig, MqttConfig
 from safecity.cluster.config import ClusterConfig
+from safecity.federation.config import FederationConfig
 from safecity.governance.retention_config import RetentionConfig
 from safecity.media.config import MediaConfig
 from safecity.operations.config import OperationsConfig
@@ -166,6 +167,7 @@ class Settings(Strict):
     recording: RecordingConfig = RecordingConfig()
     retention: RetentionConfig = RetentionConfig()
     biometrics: BiometricsConfig = BiometricsConfig()
+    federation: FederationConfig = FederationConfig()
 
     @field_validator("cameras")
     @classmethod

@@ -105,7 +105,7 @@ class CityAgent:
         now = datetime.now(UTC)
         items = []
         for body in bodies:
-            env = Envelope(site=self.site.id, sent_at=now, body=body)  # type: ignore[arg-type]
+            env = Envelope(site=self.site.id, sent_at=now, body=body)
             items.append((up_subject(self.site.id, env.body.kind), env))
         if not items:
             return 0

@@ -173,7 +173,7 @@ class CityInbox:
                 data = IncidentCreate(
                     title=row.title[:200],
                     type=row.type,
-                    priority=row.priority,  # type: ignore[arg-type]
+                    priority=row.priority,
                     description=f"Handed over by {row.from_site} (incident #{row.incident_id}): {row.reason}",
                 )
                 incident = create_incident(db, data, actor, source="federation")
@@ -255,7 +255,7 @@ class CityInbox:
                 request_id=request_id,
                 decision=decision,
                 decided_by=_who(actor),
-                note=note,  # type: ignore[arg-type]
+                note=note,
                 redacted_url=url,
                 at=now,
             )

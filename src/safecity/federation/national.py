@@ -116,7 +116,7 @@ class NationalSite:
             request_id=uuid.uuid4().hex,
             site=city,
             incident_id=incident_id,
-            media=media,  # type: ignore[arg-type]
+            media=media,
             reason=reason,
             requested_by=actor,
             at=now,

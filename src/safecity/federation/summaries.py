@@ -104,11 +104,13 @@ def aggregates(db: Session, since: datetime) -> list[Aggregate]:
         IncidentRow.dispatched_at >= since
     )
     for type_, origin, dispatched in db.execute(inc):
+        if dispatched is None:
+            continue
         times[type_, _hour(dispatched)].append((dispatched - origin).total_seconds())
     for (type_, hour), values in times.items():
         figures["response_time_s", type_, hour] = sum(values) / len(values)
     return [
-        Aggregate(hour=hour, metric=metric, key=key, value=round(value, 3))  # type: ignore[arg-type]
+        Aggregate(hour=hour, metric=metric, key=key, value=round(value, 3))
         for (metric, key, hour), value in sorted(
             figures.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])
         )
