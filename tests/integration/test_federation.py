@@ -414,3 +414,60 @@ def test_incident_handoff_between_cities_and_a_national_media_request(sites: dic
         for rt in rts.values():
             rt.close()
         national.close()
+
+
+@pytest.mark.slow
+@pytest.mark.models
+def test_a_city_running_the_sample_video_reaches_the_national_view(
+    sites: dict[str, Site], pets_video: Path, nanodet_model: Path, tmp_path: Path
+) -> None:
+    """The real chain in one city: PETS video -> detector -> tracker -> rules -> the city's NATS bus and
+    database -> the city agent (as `serve` attaches it) -> the national store: events and a crowding alert."""
+    from safecity.app import build_app
+    from safecity.config import Settings
+    from safecity.federation.runtime import attach_federation
+
+    nat, rome = sites["national"], sites["rome"]
+    settings = Settings.model_validate(
+        {
+            "storage": {"data_dir": str(tmp_path / "rome"), "database_url": rome.db_url},
+            "models": {"cache_dir": str(nanodet_model.parent)},
+            "bus": {"type": "nats", "url": rome.city_url},
+            "federation": rome.cfg.model_dump(mode="json"),
+            "cameras": [
+                {
+                    "id": "pets",
+                    "source": str(pets_video),
+                    "fps": 5,
+                    "lat": 41.9,
+                    "lon": 12.49,
+                    "lines": [{"id": "road", "start": [550, 150], "end": [550, 470], "classes": ["person"]}],
+                    "zones": [
+                        {
+                            "id": "west",
+                            "polygon": [[120, 190], [420, 180], [420, 420], [120, 330]],
+                            "classes": ["person"],
+                            "crowding": {"threshold": 2, "min_duration_s": 1},
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    national = NationalSite(nat.cfg, nat.engine)
+    node = build_app(settings)
+    node.federation = attach_federation(node)
+    try:
+        node.start()
+        wait_for(lambda: count(nat, FedEventRow, FedEventRow.camera_id == "pets") >= 10, 240, "video events")
+        wait_for(
+            lambda: count(nat, FedAlertRow, FedAlertRow.camera_id == "pets") >= 1, 240, "a crowding alert"
+        )
+        wait_for(lambda: count(nat, FedCameraRow, FedCameraRow.camera_id == "pets") == 1, 60, "camera health")
+        with Session(nat.engine) as db:
+            kinds = set(db.scalars(select(FedEventRow.event_kind).where(FedEventRow.site == "rome")))
+        assert {"line_crossing", "crowding"} & kinds
+    finally:
+        node.federation.close()  # type: ignore[union-attr]
+        node.close()
+        national.close()
