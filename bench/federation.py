@@ -140,6 +140,15 @@ def stored(site: Site) -> int:
         return int(db.scalar(select(func.count()).select_from(FedMessageRow)) or 0)
 
 
+def sourced_count(site: Site) -> int:
+    probe = FedLink(site.cfg, "bench-probe")
+    try:
+        info = probe._loop.call(probe.js.stream_info(site.cfg.national_stream), 10)
+        return int(info.state.messages)
+    finally:
+        probe.close()
+
+
 def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] if len(values) > 1 else float("nan")
 
@@ -167,6 +176,7 @@ def main() -> None:
         time.sleep(args.seconds)
         steady_end = datetime.now(UTC)
         steady_sent = sum(p.sent for p in pubs)
+        sourced, ledgered = sourced_count(nat), stored(nat)  # where a backlog sits: sourcing or consumer
         time.sleep(2)
         rows = ledger(nat, warm)
         steady = [(s, r) for s, r in rows if s <= steady_end]
@@ -203,6 +213,10 @@ def main() -> None:
         f"steady {args.seconds:.0f} s: {len(steady)} messages (~{steady_sent} published) stored, ingest "
         f"{len(steady) / span if span else 0:.0f} msg/s; propagation lag p50 {pct(lags, 50) * 1000:.0f} ms, "
         f"p95 {pct(lags, 95) * 1000:.0f} ms, p99 {pct(lags, 99) * 1000:.0f} ms"
+    )
+    print(
+        f"at the end of the steady phase: {steady_sent} published, {sourced} in the national stream, "
+        f"{ledgered} in the national database"
     )
     print(
         f"partition {args.partition:.0f} s (national nats-server stopped, cities publishing): catch-up "
