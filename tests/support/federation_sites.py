@@ -156,6 +156,7 @@ def federation(root: Path, cities: tuple[str, ...]) -> Iterator[dict[str, Site]]
                 url=f"nats://{FED_USER.user}:{FED_USER.password}@127.0.0.1:{port}",
                 parent_domain="national",
                 sync_every_s=0.5,
+                aggregates_every_s=1.0,
                 site=SiteConfig(
                     id=c,
                     name=c.title(),

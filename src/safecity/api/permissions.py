@@ -94,6 +94,7 @@ ROLE_PERMISSIONS: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
                 "transparency:read",
                 "evidence:manage",
                 "federation:act",
+                "federation:read",
             }
         ),
         Role.INVESTIGATOR: frozenset(

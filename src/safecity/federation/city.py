@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -73,6 +74,7 @@ class CityAgent:
         self.link = FedLink(cfg, cfg.site.id)
         self._stop = threading.Event()
         self._last_health: dict[str, str] = {}
+        self._aggregates_due = 0.0  # monotonic time of the next aggregates computation
         self.published = 0
         self._unsubscribe: Unsubscribe | None = None
         try:
@@ -126,7 +128,9 @@ class CityAgent:
         with Session(self.engine) as db:
             since = self._cursor(db)
             bodies: list[object] = [*alert_summaries(db, since), *incident_summaries(db, since)]
-            bodies += aggregates(db, started - timedelta(hours=self.cfg.analytics_hours))
+            if time.monotonic() >= self._aggregates_due:  # a scan of recent events: not on every sync
+                self._aggregates_due = time.monotonic() + self.cfg.aggregates_every_s
+                bodies += aggregates(db, started - timedelta(hours=self.cfg.analytics_hours))
         bodies += self._health_changes()
         sent = self.publish_many(bodies)
         with Session(self.engine) as db, db.begin():

@@ -62,6 +62,9 @@ class FederationConfig(_Strict):
         3600.0, gt=0, description="Same message id within this window: stored once"
     )
     sync_every_s: float = Field(5.0, gt=0, description="City: how often alerts, incidents, health are synced")
+    aggregates_every_s: float = Field(
+        300.0, gt=0, description="City: how often hourly aggregates are recomputed and published"
+    )
     analytics_hours: int = Field(
         2, ge=1, le=168, description="City: hourly aggregates re-sent for this many hours"
     )

@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from safecity.federation.config import FederationConfig
+from safecity.federation.errors import Conflict, FederationError, NotFound
 from safecity.federation.link import FedLink, Received
 from safecity.federation.messages import Envelope, Handoff, MediaDecision, MediaRequest, up_subject
 from safecity.federation.models import FedHandoffRow, FedMediaRequestRow
-from safecity.federation.national import Conflict, FederationError, NotFound
 from safecity.federation.store import handoff_row
 from safecity.governance import audit
 from safecity.operations.domain import Actor, TimelineKind

@@ -135,6 +135,7 @@ class FedLink:
 
         config = ConsumerConfig(
             ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=20,  # a message its handler keeps refusing stops being retried (and is logged)
             ack_wait=30.0,
             deliver_policy=DeliverPolicy.ALL,
             max_ack_pending=max(1000, 4 * batch),

@@ -19,24 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from safecity.federation.config import FederationConfig
+from safecity.federation.errors import FederationError, NotFound
 from safecity.federation.link import FedLink, Received
 from safecity.federation.messages import Envelope, Handoff, MediaDecision, MediaRequest, down_subject
 from safecity.federation.store import media_table, store_batch
 from safecity.governance import audit
 
 log = logging.getLogger(__name__)
-
-
-class FederationError(Exception):
-    http_status = 400
-
-
-class NotFound(FederationError):
-    http_status = 404
-
-
-class Conflict(FederationError):
-    http_status = 409
 
 
 @dataclass

@@ -84,9 +84,9 @@ def test_an_event_summary_drops_track_id_snapshot_and_grid() -> None:
 def test_federation_settings_name_the_missing_key() -> None:
     from safecity.federation.config import FederationConfig
 
-    with pytest.raises(ValidationError, match="federation.site is required"):
+    with pytest.raises(ValidationError, match=r"federation\.site is required"):
         FederationConfig(mode="national")
-    with pytest.raises(ValidationError, match="federation.parent_domain"):
+    with pytest.raises(ValidationError, match=r"federation\.parent_domain"):
         FederationConfig.model_validate({"mode": "city", "site": {"id": "rome", "name": "Roma"}})
     with pytest.raises(ValidationError, match="pattern"):
         FederationConfig.model_validate({"mode": "off", "site": {"id": "Rome.>", "name": "x"}})

@@ -13,17 +13,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from safecity.api.deps import DbSession, Node, Principal, require
 from safecity.app import App
 from safecity.federation.city import CityAgent
+from safecity.federation.errors import FederationError
 from safecity.federation.handoff import CityInbox
 from safecity.federation.messages import SITE_ID
 from safecity.federation.models import FedAlertRow, FedHandoffRow, FedIncidentRow, FedMediaRequestRow
-from safecity.federation.national import FederationError, NationalSite
+from safecity.federation.national import NationalSite
 from safecity.federation.runtime import attach_federation
 from safecity.federation.views import OPEN_ALERTS, NationalAnalytics, SiteOverview, analytics, overview
 from safecity.operations.domain import Actor, OperationsError
@@ -250,7 +251,7 @@ def hand_off(node: Node, body: HandoffIn, who: Actor_) -> dict[str, str]:
 
 @router.post("/handoffs/{handoff_id}/answer")
 def answer(
-    node: Node, handoff_id: Annotated[str, Field(max_length=64)], body: AnswerIn, who: Actor_
+    node: Node, handoff_id: Annotated[str, Path(max_length=64)], body: AnswerIn, who: Actor_
 ) -> dict[str, int | None]:
     with translated():
         local = _city(node).answer_handoff(
@@ -261,7 +262,7 @@ def answer(
 
 @router.post("/media-requests/{request_id}/decision")
 def decide(
-    node: Node, request_id: Annotated[str, Field(max_length=64)], body: DecisionIn, who: Actor_
+    node: Node, request_id: Annotated[str, Path(max_length=64)], body: DecisionIn, who: Actor_
 ) -> dict[str, str]:
     with translated():
         d = _city(node).decide_media(request_id, body.approve, Actor(who.user_id, who.username), body.note)
