@@ -119,39 +119,32 @@ def handoff_row(b: Handoff) -> dict[str, Any]:
 
 
 def store_batch(conn: Connection, batch: Sequence[Received]) -> list[Received]:
-    """Record the batch in the ledger and apply the messages not seen before; returns those."""
+    """Record the batch in the ledger and apply the messages not seen before; returns those.
+
+    One statement decides what is new: INSERT ... ON CONFLICT DO NOTHING RETURNING the ids it inserted
+    (a redelivered message, or a second copy within the batch, returns nothing)."""
     now = datetime.now(UTC)
-    fresh: list[Received] = []
-    seen = {r.msg_id for r in batch}
-    known = {
-        m
-        for (m,) in conn.execute(
-            _table(FedMessageRow)
-            .select()
-            .with_only_columns(_table(FedMessageRow).c.msg_id)
-            .where(_table(FedMessageRow).c.msg_id.in_(seen))
-        )
-    }
+    first: dict[str, Received] = {}
     for r in batch:
-        if r.msg_id not in known:
-            known.add(r.msg_id)
-            fresh.append(r)
-    upsert(
-        conn,
-        FedMessageRow,
-        [
-            {
-                "msg_id": r.msg_id,
-                "site": r.envelope.site,
-                "kind": r.envelope.body.kind,
-                "stream_seq": r.stream_seq,
-                "sent_at": r.envelope.sent_at,
-                "received_at": now,
-            }
-            for r in fresh
-        ],
-        update=False,
-    )
+        first.setdefault(r.msg_id, r)
+    if not first:
+        return []
+    mod: Any = sqlite if conn.dialect.name == "sqlite" else postgresql
+    table = _table(FedMessageRow)
+    stmt = mod.insert(table).on_conflict_do_nothing(index_elements=["msg_id"]).returning(table.c.msg_id)
+    rows = [
+        {
+            "msg_id": r.msg_id,
+            "site": r.envelope.site,
+            "kind": r.envelope.body.kind,
+            "stream_seq": r.stream_seq,
+            "sent_at": r.envelope.sent_at,
+            "received_at": now,
+        }
+        for r in first.values()
+    ]
+    inserted = set(conn.execute(stmt, rows).scalars().all())
+    fresh = [r for m, r in first.items() if m in inserted]
     by_model: dict[Any, list[dict[str, Any]]] = {}
     for r in fresh:
         item = _row(r.envelope)
