@@ -109,6 +109,7 @@ class App:
     operations: Operations | None = None  # alerts, incidents, dispatch, public reports
     data_center: DataCenter | None = None  # recordings, event clips, retention
     biometrics: Biometrics | None = None  # face step per camera, snapshot redaction
+    federation: object | None = None  # a CityAgent or a NationalSite (safecity.federation.runtime)
 
     def session(self) -> Session:
         """A new ORM session on the store's database (the caller commits and closes it)."""

@@ -18,6 +18,8 @@ class Role(enum.StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     FIELD_UNIT = "field-unit"
+    NATIONAL_VIEWER = "national-viewer"  # federation: aggregates and redacted summaries of every city
+    NATIONAL_OPERATOR = "national-operator"  # ... and may ask a city for an incident's redacted media
 
 
 PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
@@ -51,6 +53,10 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "media:unredacted": "View and export unblurred clips and snapshots (audited)",
         "evidence:manage": "Place, list and release evidence locks (keep recordings past retention; audited)",
         "transparency:read": "Read the face matching transparency report",
+        # federated sites (safecity.federation): national roles see aggregates and redacted summaries only
+        "federation:read": "National view: cities, camera health, alerts, incidents, analytics (summaries)",
+        "federation:request": "Ask a city for an incident's redacted snapshot or clip (the city decides)",
+        "federation:act": "Hand incidents to other cities, answer handoffs and media requests",
     }
 )
 
@@ -87,6 +93,8 @@ ROLE_PERMISSIONS: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
                 "thresholds:approve",
                 "transparency:read",
                 "evidence:manage",
+                "federation:act",
+                "federation:read",
             }
         ),
         Role.INVESTIGATOR: frozenset(
@@ -106,6 +114,8 @@ ROLE_PERMISSIONS: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
         Role.AUDITOR: frozenset({"audit:read", "health:read", "tokens:own", "transparency:read"}),
         Role.ADMIN: frozenset(PERMISSIONS),
         Role.FIELD_UNIT: frozenset({"field:respond", "tokens:own"}),
+        Role.NATIONAL_VIEWER: frozenset({"federation:read", "tokens:own"}),
+        Role.NATIONAL_OPERATOR: frozenset({"federation:read", "federation:request", "tokens:own"}),
     }
 )
 

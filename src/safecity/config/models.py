@@ -16,6 +16,7 @@ from safecity.api.settings import ApiConfig
 from safecity.biometrics.config import BiometricsConfig
 from safecity.bus.config import BusConfig, MqttConfig
 from safecity.cluster.config import ClusterConfig
+from safecity.federation.config import FederationConfig
 from safecity.governance.audit_config import AuditConfig
 from safecity.governance.retention_config import RetentionConfig
 from safecity.media.config import MediaConfig
@@ -202,6 +203,7 @@ class Settings(Strict):
     biometrics: BiometricsConfig = BiometricsConfig()
     audit: AuditConfig = AuditConfig()
     plates: PlatesConfig = PlatesConfig()
+    federation: FederationConfig = FederationConfig()
 
     @field_validator("cameras")
     @classmethod

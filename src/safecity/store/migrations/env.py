@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 import safecity.accounts.models  # users, sessions, api_tokens
 import safecity.api.camera_store  # cameras (the run-time source of truth)
 import safecity.biometrics.models  # bio_*: authorizations, watchlists, entries, matches, searches
+import safecity.federation.models  # fed_*: national summaries, handoffs, media requests, cursors
 import safecity.governance.audit  # audit_log, audit_head
 import safecity.governance.evidence  # evidence_locks, evidence_lock_items
 import safecity.operations.models  # alerts, incidents, field units, dispatches, public reports

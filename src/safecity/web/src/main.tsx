@@ -17,6 +17,7 @@ import { HealthPage } from "./pages/Health";
 import { IncidentDetailPage } from "./pages/IncidentDetail";
 import { IncidentsPage } from "./pages/Incidents";
 import { LoginPage } from "./pages/Login";
+import { NationalPage } from "./pages/National";
 import { PublicReportPage } from "./pages/PublicReport";
 import { RecordingsPage } from "./pages/Recordings";
 import { ReportsPage } from "./pages/Reports";
@@ -36,6 +37,7 @@ function Forbidden({ perm }: { perm: string }) {
 function routeFor(path: string, can: (p: string) => boolean) {
   const guard = (perm: string, el: () => preact.JSX.Element) => (can(perm) ? el() : <Forbidden perm={perm} />);
   let m: Record<string, string> | null;
+  if (path === "/" && !can("alerts:read") && !can("cameras:read") && can("federation:read")) return <NationalPage />;
   if (path === "/") return guard(can("alerts:read") ? "alerts:read" : "cameras:read", () => <DashboardPage />);
   if ((m = match("/cameras/:id", path))) {
     const id = m.id;
@@ -53,6 +55,7 @@ function routeFor(path: string, can: (p: string) => boolean) {
   if (path === "/reports") return guard("reports:triage", () => <ReportsPage />);
   if (path === "/health") return guard("health:read", () => <HealthPage />);
   if (path === "/field") return guard("field:respond", () => <FieldPage />);
+  if (path === "/national") return guard("federation:read", () => <NationalPage />);
   if (path === "/admin" || path.startsWith("/admin/")) return <AdminPage path={path} />;
   if (path === "/biometrics" || path.startsWith("/biometrics/")) return <BiometricsPage path={path} />;
   return <NotFound path={path} />;

@@ -1,7 +1,7 @@
 """traffic: a measurement per event (events.value, float, nullable): km/h of `speed` events.
 
 Revision ID: 0015_traffic
-Revises: 0009_audit_keyed
+Revises: 0014_federation
 Create Date: 2026-12-04 00:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_traffic"
-down_revision: str | None = "0009_audit_keyed"
+down_revision: str | None = "0014_federation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -24,6 +24,7 @@ export const NAV: NavItem[] = [
   { href: "/analytics", label: "Analytics", key: "y", show: (can) => can("analytics:read") },
   { href: "/reports", label: "Reports", key: "r", show: (can) => can("reports:triage") },
   { href: "/health", label: "Health", key: "h", show: (can) => can("health:read") },
+  { href: "/national", label: "National", key: "n", show: (can) => can("federation:read") },
   {
     href: "/biometrics",
     label: "Faces",
