@@ -49,3 +49,8 @@ class ApiConfig(BaseModel):
     start_workers: bool = Field(
         True, description="Run the camera workers inside `safecity serve` (false: API and UI only)"
     )
+    hsts_max_age_s: int = Field(
+        31_536_000,
+        ge=0,
+        description="Strict-Transport-Security max-age sent on responses to HTTPS requests (0: no HSTS)",
+    )

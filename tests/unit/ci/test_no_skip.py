@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parents[2]
-SAMPLE = '''
+SAMPLE = """
 import os
 import pytest
 
@@ -30,7 +30,7 @@ def service():
 
 def test_fixture_skip(service):
     pass
-'''
+"""
 IMPORTORSKIP = "import pytest\npytest.importorskip('no_such_module_xyz')\n\ndef test_never():\n    pass\n"
 
 
@@ -42,8 +42,9 @@ def _run(tmp_path: Path, ci: bool) -> tuple[int, str, str]:
     env |= {"PYTHONPATH": str(TESTS), "SAFECITY_SKIPS_FILE": str(counter)}
     if ci:
         env["CI"] = "1"
-    cmd = [sys.executable, "-m", "pytest", "-p", "support.no_skip", "-q", "-p", "no:cacheprovider",
-           "-o", "addopts=", "--continue-on-collection-errors", "--rootdir", str(tmp_path), str(tmp_path)]  # fmt: skip
+    plugins = ["-p", "support.no_skip", "-p", "no:cacheprovider"]
+    options = ["-q", "-o", "addopts=", "--continue-on-collection-errors", "--rootdir", str(tmp_path)]
+    cmd = [sys.executable, "-m", "pytest", *plugins, *options, str(tmp_path)]
     done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     return done.returncode, done.stdout + done.stderr, counter.read_text().strip()
 
