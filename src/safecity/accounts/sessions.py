@@ -95,7 +95,9 @@ class NewToken:
     row: ApiTokenRow
 
 
-def create_token(db: Session, user: UserRow, name: str, expires_at: datetime | None) -> NewToken:
+def create_token(
+    db: Session, user: UserRow, name: str, expires_at: datetime | None, *, scopes: list[str] | None = None
+) -> NewToken:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiTokenRow(
         id=secrets.token_hex(8),
@@ -105,6 +107,7 @@ def create_token(db: Session, user: UserRow, name: str, expires_at: datetime | N
         created_at=datetime.now(UTC),
         expires_at=expires_at,
         last_used_at=None,
+        scopes=scopes,
     )
     db.add(row)
     db.flush()
@@ -127,6 +130,10 @@ def resolve_token(db: Session, secret: str) -> tuple[ApiTokenRow, UserRow] | Non
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         row.last_used_at = now
     return row, user
+
+
+def revoke_user_tokens(db: Session, user_id: int) -> None:
+    db.execute(delete(ApiTokenRow).where(ApiTokenRow.user_id == user_id))
 
 
 def list_tokens(db: Session, user_id: int) -> list[ApiTokenRow]:

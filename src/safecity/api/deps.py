@@ -17,6 +17,7 @@ send the session's CSRF token in `X-CSRF-Token` (the login response sets it, rea
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
-from safecity.accounts.models import UserRow
+from safecity.accounts.models import ApiTokenRow, UserRow
+from safecity.accounts.scopes import is_read_only, token_permissions
 from safecity.accounts.sessions import resolve_session, resolve_token
 from safecity.api.permissions import PERMISSIONS, Role, permissions_for
 from safecity.app import App
@@ -120,12 +122,20 @@ def _bearer(conn: HTTPConnection) -> str | None:
     return credential.strip()
 
 
-def _by_token(db: Session, secret: str) -> Principal:
+def _by_token(db: Session, secret: str, method: str = "GET") -> Principal:
     found = resolve_token(db, secret)
     if found is None:
         raise _unauthorized("invalid, expired or revoked API token")
     token, user = found
-    return principal_for(user, "token", token.id)
+    if is_read_only(token.scopes) and method not in SAFE_METHODS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this API token is read-only")
+    return token_principal(user, token)
+
+
+def token_principal(user: UserRow, token: ApiTokenRow) -> Principal:
+    """The owner's principal narrowed to what the token may do (safecity.accounts.scopes)."""
+    full = principal_for(user, "token", token.id)
+    return dataclasses.replace(full, permissions=token_permissions(full.permissions, token.scopes))
 
 
 def _check_csrf(request: Request, expected: str) -> None:
@@ -138,7 +148,7 @@ def authenticate(request: Request, db: Session) -> Principal:
     """The caller of an HTTP request; 401 when there is none, 403 when a cookie request lacks CSRF."""
     secret = _bearer(request)
     if secret is not None:
-        return _by_token(db, secret)
+        return _by_token(db, secret, request.method)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise _unauthorized("not authenticated: log in or send an API token")
@@ -224,7 +234,7 @@ class WsRequire:
             found = resolve_token(db, secret)
             if found is None:
                 raise WebSocketException(WS_POLICY_VIOLATION, "invalid, expired or revoked API token")
-            return principal_for(found[1], "token", found[0].id)
+            return token_principal(found[1], found[0])
         cookie = ws.cookies.get(SESSION_COOKIE)
         session = resolve_session(db, cookie) if cookie else None
         if session is None:

@@ -32,6 +32,9 @@ class ApiConfig(BaseModel):
         20, ge=1, description="Failed logins from one client address within the window before 429"
     )
     token_default_days: int = Field(90, ge=1, le=3650, description="Lifetime of an API token by default")
+    token_max_days: int = Field(
+        365, ge=1, le=3650, description="Longest lifetime a new API token may ask for (longer: 422)"
+    )
     camera_dark_after_s: float = Field(
         10.0, gt=0, description="A running camera with no frame for this long is reported dark"
     )

@@ -50,7 +50,7 @@ def login(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_LOGIN)
     guard.succeeded(name)
     if needs_rehash(user.password_hash):
-        set_password(db, user, body.password)
+        set_password(db, user, body.password, revoke_tokens=False)
     cfg = node.settings.api
     purge_expired_sessions(db)  # housekeeping: sessions past their expiry are deleted at each login
     new = create_session(
