@@ -52,8 +52,40 @@ class ApiConfig(BaseModel):
     start_workers: bool = Field(
         True, description="Run the camera workers inside `safecity serve` (false: API and UI only)"
     )
+    camera_sources: CameraSourcePolicy = Field(
+        default_factory=lambda: CameraSourcePolicy(),
+        description="Sources allowed for cameras added or changed through the API",
+    )
     hsts_max_age_s: int = Field(
         31_536_000,
         ge=0,
         description="Strict-Transport-Security max-age sent on responses to HTTPS requests (0: no HSTS)",
     )
+
+
+class CameraSourcePolicy(BaseModel):
+    """Which sources a camera added or re-pointed through the API may use (the settings file is trusted).
+
+    Without it an administrator's account (or a stolen session) could point a camera at `/etc/passwd`, a
+    stored recording, or an internal service (`http://127.0.0.1:6379`) and read what the error says."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schemes: tuple[str, ...] = Field(
+        ("rtsp", "rtsps", "http", "https"),
+        description="URL schemes a camera source may use; add 'file' to allow local files (see file_dirs)",
+    )
+    hosts: tuple[str, ...] = Field(
+        ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"),
+        description="Where network cameras may be: networks (CIDR), addresses or host names. A host name "
+        "not listed is resolved and every address must be in a listed network. Loopback, link-local "
+        "(cloud metadata) and public addresses are refused unless listed",
+    )
+    file_dirs: tuple[Path, ...] = Field(
+        (),
+        description="Folders whose video files may be camera sources (with the 'file' scheme or a plain "
+        "path); anything outside them (after resolving links) is refused",
+    )
+
+
+ApiConfig.model_rebuild()
