@@ -47,7 +47,10 @@ class NullDetector:
 
 def harness_settings(data_dir: Path, **sections: Any) -> Settings:
     """Embedded defaults with the data under `data_dir`, plus settings sections (`cameras=[...]`, ...)."""
-    return Settings.model_validate({"storage": {"data_dir": str(data_dir)}, **sections})
+    # API tests run without the second-factor requirement (two_factor_roles: []), except the tests of
+    # the second factor itself (tests/unit/api/test_two_factor.py), which pass their own `api` section
+    api = {"two_factor_roles": [], **sections.pop("api", {})}
+    return Settings.model_validate({"storage": {"data_dir": str(data_dir)}, "api": api, **sections})
 
 
 def make_node(data_dir: Path, *, detector: Detector | None = None, **sections: Any) -> App:

@@ -38,6 +38,7 @@ def create_session(
     *,
     client_ip: str | None = None,
     user_agent: str | None = None,
+    stage: str | None = None,
 ) -> NewSession:
     now = datetime.now(UTC)
     token = secrets.token_urlsafe(32)
@@ -50,6 +51,7 @@ def create_session(
         last_seen_at=now,
         client_ip=(client_ip or "")[:64] or None,
         user_agent=(user_agent or "")[:256] or None,
+        stage=stage,
     )
     db.add(row)
     db.flush()

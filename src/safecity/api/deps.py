@@ -56,6 +56,9 @@ class Principal:
     cameras: frozenset[str] | None  # None: every camera
     via: Literal["session", "token"]
     credential_id: str  # the session's token hash or the API token's id
+    # a session between password and second factor ("mfa") or before enrolment ("enrol"): it holds no
+    # permission, only `require_user()` routes (the second-factor steps, me, logout) let it through
+    stage: str | None = None
 
     def has(self, permission: str) -> bool:
         return permission == AUTHENTICATED or permission in self.permissions
@@ -158,7 +161,10 @@ def authenticate(request: Request, db: Session) -> Principal:
     session, user = found
     if request.method not in SAFE_METHODS:
         _check_csrf(request, session.csrf_token)
-    return principal_for(user, "session", session.token_hash)
+    principal = principal_for(user, "session", session.token_hash)
+    if session.stage is not None:
+        principal = dataclasses.replace(principal, permissions=frozenset(), stage=session.stage)
+    return principal
 
 
 def current_principal(request: Request, db: DbSession) -> Principal:
@@ -237,7 +243,7 @@ class WsRequire:
             return token_principal(found[1], found[0])
         cookie = ws.cookies.get(SESSION_COOKIE)
         session = resolve_session(db, cookie) if cookie else None
-        if session is None:
+        if session is None or session[0].stage is not None:  # not signed in, or half-way through
             raise WebSocketException(WS_POLICY_VIOLATION, "not authenticated")
         if not same_origin(ws):
             raise WebSocketException(WS_POLICY_VIOLATION, "cross-origin WebSocket refused")

@@ -42,6 +42,9 @@ class Me(BaseModel):
     permissions: list[str]
     cameras: list[str] | None = Field(description="Camera access list; null: every camera")
     via: Literal["session", "token"]
+    second_factor: Literal["mfa", "enrol"] | None = Field(
+        None, description="Set while the session waits for the second factor ('mfa') or its enrolment"
+    )
 
 
 class LoginResponse(Me):

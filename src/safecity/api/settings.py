@@ -6,6 +6,7 @@ Kept free of FastAPI imports (config/models.py imports it) and of `safecity.conf
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +56,16 @@ class ApiConfig(BaseModel):
     camera_sources: CameraSourcePolicy = Field(
         default_factory=lambda: CameraSourcePolicy(),
         description="Sources allowed for cameras added or changed through the API",
+    )
+    two_factor_roles: tuple[Literal["admin", "supervisor", "investigator", "auditor", "operator",
+                                    "viewer", "field-unit"], ...] = Field(
+        ("admin", "supervisor", "investigator", "auditor"),
+        description="Roles whose users must use a second factor (TOTP) to sign in: those that see "
+        "biometric data or unredacted media, or manage users. An empty list turns the requirement off "
+        "(the API unit tests do; see docs/security.md); a user who enrolled is asked for it regardless",
+    )  # fmt: skip
+    two_factor_issuer: str = Field(
+        "safecity", min_length=1, max_length=64, description="Issuer name shown in authenticator apps"
     )
     hsts_max_age_s: int = Field(
         31_536_000,
