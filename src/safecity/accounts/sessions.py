@@ -58,15 +58,18 @@ def create_session(
     return NewSession(token, row)
 
 
-def resolve_session(db: Session, token: str) -> tuple[SessionRow, UserRow] | None:
-    """The live session and its enabled user for a cookie value, or None (expired ones are deleted)."""
+def resolve_session(
+    db: Session, token: str, idle: timedelta | None = None
+) -> tuple[SessionRow, UserRow] | None:
+    """The live session and its enabled user for a cookie value, or None (expired ones are deleted:
+    past their absolute lifetime, or unused for longer than `idle`)."""
     if not token or len(token) > 256:
         return None
     row = db.get(SessionRow, digest(token))
     if row is None:
         return None
     now = datetime.now(UTC)
-    if row.expires_at <= now:
+    if row.expires_at <= now or (idle is not None and now - row.last_seen_at > idle):
         db.delete(row)
         db.flush()
         return None
@@ -82,8 +85,16 @@ def delete_session(db: Session, token_hash: str) -> None:
     db.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash))
 
 
-def revoke_user_sessions(db: Session, user_id: int) -> None:
-    db.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+def revoke_user_sessions(db: Session, user_id: int) -> int:
+    result = db.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def list_sessions(db: Session, user_id: int) -> list[SessionRow]:
+    """The user's live sessions, most recently used first."""
+    now = datetime.now(UTC)
+    stmt = select(SessionRow).where(SessionRow.user_id == user_id, SessionRow.expires_at > now)
+    return sorted(db.scalars(stmt), key=lambda r: r.last_seen_at, reverse=True)
 
 
 def purge_expired_sessions(db: Session) -> int:

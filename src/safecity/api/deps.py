@@ -21,6 +21,7 @@ import dataclasses
 import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -147,6 +148,10 @@ def _check_csrf(request: Request, expected: str) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER} header (CSRF)")
 
 
+def _idle(conn: HTTPConnection) -> timedelta:
+    return timedelta(minutes=get_node(conn).settings.api.session_idle_minutes)
+
+
 def authenticate(request: Request, db: Session) -> Principal:
     """The caller of an HTTP request; 401 when there is none, 403 when a cookie request lacks CSRF."""
     secret = _bearer(request)
@@ -155,7 +160,7 @@ def authenticate(request: Request, db: Session) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise _unauthorized("not authenticated: log in or send an API token")
-    found = resolve_session(db, cookie)
+    found = resolve_session(db, cookie, _idle(request))
     if found is None:
         raise _unauthorized("session expired or ended: log in again")
     session, user = found
@@ -242,7 +247,7 @@ class WsRequire:
                 raise WebSocketException(WS_POLICY_VIOLATION, "invalid, expired or revoked API token")
             return token_principal(found[1], found[0])
         cookie = ws.cookies.get(SESSION_COOKIE)
-        session = resolve_session(db, cookie) if cookie else None
+        session = resolve_session(db, cookie, _idle(ws)) if cookie else None
         if session is None or session[0].stage is not None:  # not signed in, or half-way through
             raise WebSocketException(WS_POLICY_VIOLATION, "not authenticated")
         if not same_origin(ws):

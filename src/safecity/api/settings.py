@@ -24,7 +24,16 @@ class ApiConfig(BaseModel):
             "the local demo works; false drops Secure everywhere (only for a closed test network)"
         ),
     )
-    session_ttl_hours: float = Field(12.0, gt=0, le=24 * 30, description="A login session lasts this long")
+    session_ttl_hours: float = Field(
+        12.0, gt=0, le=24 * 30, description="Absolute lifetime of a login session, however active it is"
+    )
+    session_idle_minutes: float = Field(
+        60.0,
+        ge=2,
+        le=24 * 60 * 30,
+        description="A login session unused for this long ends (idle timeout; activity is recorded "
+        "at most once a minute)",
+    )
     login_window_s: float = Field(300.0, gt=0, description="Window in which failed logins are counted")
     login_max_failures_per_user: int = Field(
         5, ge=1, description="Failed logins for one username within the window before 429"
