@@ -35,9 +35,10 @@ PasswordStdin = Annotated[
 @contextlib.contextmanager
 def _db(settings: Settings) -> Iterator[Session]:
     from safecity.store import make_engine, open_store
+    from safecity.store.private_files import make_private
 
     url = settings.storage.resolved_database_url
-    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.storage.data_dir, url)  # `users create` often makes the database: 0600
     open_store(url).close()  # migrates the database to head
     engine = make_engine(url)
     try:
