@@ -143,6 +143,15 @@ class StorageConfig(Strict):
     database_sslcert: Path | None = Field(None, description="Client certificate for PostgreSQL (PEM)")
     database_sslkey: Path | None = Field(None, description="Client key for PostgreSQL (PEM, mode 0600)")
 
+    @model_validator(mode="after")
+    def _tls_needs_postgres(self) -> StorageConfig:
+        names = ("database_password_file", "database_sslmode", "database_sslrootcert", "database_sslcert",
+                 "database_sslkey")  # fmt: skip
+        given = [n for n in names if getattr(self, n) is not None]
+        if given and not (self.database_url or "").startswith(("postgresql", "postgres")):
+            raise ValueError(f"{', '.join(given)}: only with a postgresql:// database_url")
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         url = self.database_url or f"sqlite:///{(self.data_dir / 'safecity.db').resolve()}"
