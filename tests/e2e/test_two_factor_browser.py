@@ -1,6 +1,7 @@
 """The second factor in a real browser (Debian chromium): an administrator's first login enrols (QR code,
 first code, recovery codes shown once); the next login asks for a code, refuses a wrong one and lets the
-right one in; nothing breaks the Content-Security-Policy. Codes come from pyotp with the secret the page
+right one in; the sessions dialog lists both browsers and "log out everywhere" signs both out; nothing
+breaks the Content-Security-Policy. Codes come from pyotp with the secret the page
 shows, as an authenticator app would compute them."""
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def test_enrol_then_sign_in_with_a_code(served: tuple[ApiHarness, LiveServer]) -
         page.click("button[type=submit]")
         expect(page.locator(".recovery-codes li")).to_have_count(10, timeout=10_000)
         page.get_by_role("button", name="continue").click()
-        expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=20_000)
+        expect(page.get_by_role("button", name="Log out", exact=True)).to_be_visible(timeout=20_000)
 
         second = browser.new_context().new_page()
         second.on("console", lambda m: violations.append(m.text) if "Security Policy" in m.text else None)
@@ -70,7 +71,14 @@ def test_enrol_then_sign_in_with_a_code(served: tuple[ApiHarness, LiveServer]) -
         expect(second.get_by_role("alert")).to_contain_text("wrong", timeout=10_000)
         second.fill("input[name=code]", pyotp.TOTP(secret).at(time.time() + 30))  # the next step's code
         second.click("button[type=submit]")
-        expect(second.get_by_role("button", name="Log out")).to_be_visible(timeout=20_000)
+        expect(second.get_by_role("button", name="Log out", exact=True)).to_be_visible(timeout=20_000)
+
+        second.get_by_role("button", name="Sessions").click()  # both browsers are listed
+        expect(second.get_by_test_id("session-row")).to_have_count(2, timeout=10_000)
+        second.get_by_role("button", name="Log out everywhere").click()
+        expect(second.locator("input[name=password]")).to_be_visible(timeout=20_000)
+        page.reload()  # the first browser is signed out too
+        expect(page.locator("input[name=password]")).to_be_visible(timeout=20_000)
         browser.close()
     assert violations == []
     with h.node.engine.connect() as conn:
