@@ -26,6 +26,7 @@ from safecity.pipeline.analyzer import FrameAnalyzer
 from safecity.pipeline.worker import CameraWorker
 from safecity.recording.runtime import DataCenter, attach_data_center
 from safecity.store import Store, make_engine, open_store
+from safecity.store.private_files import make_private
 from safecity.types import Event
 from safecity.vision.detector import Detector, OnnxDetector
 from safecity.vision.models import default_cache_dir, model_path
@@ -209,7 +210,8 @@ def attach_consumers(
 
 
 def build_app(settings: Settings, *, detector: Detector | None = None) -> App:
-    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = settings.storage  # data files 0600, folders 0700 (safecity.store.private_files)
+    make_private(storage.data_dir, storage.resolved_database_url, storage.resolved_media_dir)
     store = open_store(settings.storage.resolved_database_url)
     # from here on every audit entry on this database is signed and witnessed (closed last, below)
     storage = settings.storage

@@ -116,7 +116,9 @@ def _write_config(tmp: Path, video: Path, model: Path) -> Path:
     settings = {
         "storage": {"data_dir": str(tmp / "var")},
         "detector": {"model": str(model), "threads": 2},
-        "api": {"camera_dark_after_s": 30},
+        # the command-center tests sign in with passwords only; the second factor has its own browser
+        # test (tests/e2e/test_two_factor_browser.py)
+        "api": {"camera_dark_after_s": 30, "two_factor_roles": []},
         "cameras": [
             {
                 "id": CAMERA,

@@ -65,7 +65,15 @@ def served(
         tmp_path_factory.mktemp("served"),
         detector=detector,
         cameras=[camera],
-        api={"camera_dark_after_s": 2.0},
+        api={
+            "camera_dark_after_s": 2.0,
+            # the tests add a second view of the sample video and a dead camera on loopback
+            "camera_sources": {
+                "schemes": ["rtsp", "file"],
+                "hosts": ["127.0.0.1"],
+                "file_dirs": [str(pets_video.parent)],
+            },
+        },
     )
     add_user(node, "chief", "admin")
     token = add_token(node, "chief")

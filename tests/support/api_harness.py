@@ -29,6 +29,7 @@ from safecity.accounts.models import UserRow
 from safecity.accounts.sessions import create_token
 from safecity.accounts.users import create_user, get_user_by_name
 from safecity.api.app import create_api
+from safecity.api.permissions import Role, permissions_for
 from safecity.app import App, build_app
 from safecity.config import Settings
 from safecity.vision.detector import Detector
@@ -46,7 +47,10 @@ class NullDetector:
 
 def harness_settings(data_dir: Path, **sections: Any) -> Settings:
     """Embedded defaults with the data under `data_dir`, plus settings sections (`cameras=[...]`, ...)."""
-    return Settings.model_validate({"storage": {"data_dir": str(data_dir)}, **sections})
+    # API tests run without the second-factor requirement (two_factor_roles: []), except the tests of
+    # the second factor itself (tests/unit/api/test_two_factor.py), which pass their own `api` section
+    api = {"two_factor_roles": [], **sections.pop("api", {})}
+    return Settings.model_validate({"storage": {"data_dir": str(data_dir)}, "api": api, **sections})
 
 
 def make_node(data_dir: Path, *, detector: Detector | None = None, **sections: Any) -> App:
@@ -63,13 +67,16 @@ def add_user(
         return user
 
 
-def add_token(node: App, username: str, name: str = "test") -> str:
-    """A new API token (its secret) of an existing user."""
+def add_token(node: App, username: str, name: str = "test", scopes: list[str] | None = None) -> str:
+    """A new API token (its secret) of an existing user, scoped by default to every permission of the
+    user's roles (explicitly, so that an admin's test token may manage users: safecity.accounts.scopes)."""
     with node.session() as db:
         user = get_user_by_name(db, username)
         if user is None:
             raise LookupError(username)
-        new = create_token(db, user, name, None)
+        if scopes is None:
+            scopes = sorted(permissions_for({Role(r) for r in user.roles}))
+        new = create_token(db, user, name, None, scopes=scopes)
         db.commit()
         return new.secret
 
@@ -101,8 +108,8 @@ class ApiHarness:
         name = username or f"{'-'.join(roles) or 'user'}{next(self._names)}-{secrets.token_hex(3)}"
         return add_user(self.node, name, *roles, cameras=cameras, password=password)
 
-    def token(self, username: str, name: str = "test") -> str:
-        return add_token(self.node, username, name)
+    def token(self, username: str, name: str = "test", scopes: list[str] | None = None) -> str:
+        return add_token(self.node, username, name, scopes)
 
     def bearer(self, *roles: str, cameras: Sequence[str] | None = None) -> dict[str, str]:
         """Authorization headers of a new user with `roles` (and camera access list)."""

@@ -39,9 +39,10 @@ def _db(settings: Settings) -> Iterator[Session]:
     from safecity.governance.audit_changes import install_change_audit, set_actor
     from safecity.governance.audit_witness import install
     from safecity.store import make_engine, open_store
+    from safecity.store.private_files import make_private
 
     url = settings.storage.resolved_database_url
-    settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.storage.data_dir, url)  # `users create` often makes the database: 0600
     open_store(url).close()  # migrates the database to head
     sealer = install(url, settings.audit, settings.storage.data_dir, follow=False)
     install_change_audit()  # user changes made here are audited as the app audits them

@@ -27,6 +27,11 @@ class UserRow(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # second factor (safecity.accounts.totp, migration 0011_security): base32 secret, set at enrolment
+    # and confirmed by a first valid code; the last accepted time step stops a code being replayed
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class SessionRow(Base):
@@ -44,6 +49,9 @@ class SessionRow(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     client_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(256))
+    # None: a full session; "mfa": password checked, waiting for the second factor; "enrol": the role
+    # requires a second factor the user has not set up yet (only enrolment is allowed)
+    stage: Mapped[str | None] = mapped_column(String(16))
 
 
 class ApiTokenRow(Base):
@@ -57,3 +65,17 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # permissions this token may use (a subset of its owner's at each request); None: the owner's, minus
+    # what a token may never do unless scoped for it (safecity.accounts.scopes)
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class RecoveryCodeRow(Base):
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(255), nullable=False)  # argon2id
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -38,6 +38,7 @@ def create_session(
     *,
     client_ip: str | None = None,
     user_agent: str | None = None,
+    stage: str | None = None,
 ) -> NewSession:
     now = datetime.now(UTC)
     token = secrets.token_urlsafe(32)
@@ -50,21 +51,25 @@ def create_session(
         last_seen_at=now,
         client_ip=(client_ip or "")[:64] or None,
         user_agent=(user_agent or "")[:256] or None,
+        stage=stage,
     )
     db.add(row)
     db.flush()
     return NewSession(token, row)
 
 
-def resolve_session(db: Session, token: str) -> tuple[SessionRow, UserRow] | None:
-    """The live session and its enabled user for a cookie value, or None (expired ones are deleted)."""
+def resolve_session(
+    db: Session, token: str, idle: timedelta | None = None
+) -> tuple[SessionRow, UserRow] | None:
+    """The live session and its enabled user for a cookie value, or None (expired ones are deleted:
+    past their absolute lifetime, or unused for longer than `idle`)."""
     if not token or len(token) > 256:
         return None
     row = db.get(SessionRow, digest(token))
     if row is None:
         return None
     now = datetime.now(UTC)
-    if row.expires_at <= now:
+    if row.expires_at <= now or (idle is not None and now - row.last_seen_at > idle):
         db.delete(row)
         db.flush()
         return None
@@ -80,8 +85,16 @@ def delete_session(db: Session, token_hash: str) -> None:
     db.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash))
 
 
-def revoke_user_sessions(db: Session, user_id: int) -> None:
-    db.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+def revoke_user_sessions(db: Session, user_id: int) -> int:
+    result = db.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def list_sessions(db: Session, user_id: int) -> list[SessionRow]:
+    """The user's live sessions, most recently used first."""
+    now = datetime.now(UTC)
+    stmt = select(SessionRow).where(SessionRow.user_id == user_id, SessionRow.expires_at > now)
+    return sorted(db.scalars(stmt), key=lambda r: r.last_seen_at, reverse=True)
 
 
 def purge_expired_sessions(db: Session) -> int:
@@ -95,7 +108,9 @@ class NewToken:
     row: ApiTokenRow
 
 
-def create_token(db: Session, user: UserRow, name: str, expires_at: datetime | None) -> NewToken:
+def create_token(
+    db: Session, user: UserRow, name: str, expires_at: datetime | None, *, scopes: list[str] | None = None
+) -> NewToken:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiTokenRow(
         id=secrets.token_hex(8),
@@ -105,6 +120,7 @@ def create_token(db: Session, user: UserRow, name: str, expires_at: datetime | N
         created_at=datetime.now(UTC),
         expires_at=expires_at,
         last_used_at=None,
+        scopes=scopes,
     )
     db.add(row)
     db.flush()
@@ -127,6 +143,10 @@ def resolve_token(db: Session, secret: str) -> tuple[ApiTokenRow, UserRow] | Non
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         row.last_used_at = now
     return row, user
+
+
+def revoke_user_tokens(db: Session, user_id: int) -> None:
+    db.execute(delete(ApiTokenRow).where(ApiTokenRow.user_id == user_id))
 
 
 def list_tokens(db: Session, user_id: int) -> list[ApiTokenRow]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from safecity.accounts.models import UserRow
 from safecity.accounts.passwords import check_password_policy, hash_password
-from safecity.accounts.sessions import revoke_user_sessions
+from safecity.accounts.sessions import revoke_user_sessions, revoke_user_tokens
 from safecity.api.permissions import Role
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,63}$")
@@ -91,12 +91,16 @@ def list_users(db: Session) -> list[UserRow]:
     return list(db.scalars(select(UserRow).order_by(UserRow.username)))
 
 
-def set_password(db: Session, user: UserRow, password: str) -> None:
-    """Change the password and end every login session of the user (API tokens stay valid)."""
+def set_password(db: Session, user: UserRow, password: str, *, revoke_tokens: bool = True) -> None:
+    """Change the password and end every login session of the user and revoke their API tokens (a reset
+    after a suspected compromise must lock out whoever had them); `revoke_tokens=False` only for the
+    re-hash of the same password at login."""
     check_password_policy(password, user.username)
     user.password_hash = hash_password(password)
     user.password_changed_at = datetime.now(UTC)
     revoke_user_sessions(db, user.id)
+    if revoke_tokens:
+        revoke_user_tokens(db, user.id)
     db.flush()
 
 

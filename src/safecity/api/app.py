@@ -19,12 +19,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from prometheus_client.registry import CollectorRegistry
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safecity.accounts.passwords import warm_up
 from safecity.api import routers
+from safecity.api.apidocs import add_api_docs
 from safecity.api.camera_service import start_cameras
 from safecity.api.errors import install_error_handlers
+from safecity.api.headers import wrap_outermost
 from safecity.api.health import CameraStatusMonitor, NodeCollector
 from safecity.api.live import LiveHub
 from safecity.api.security import LoginGuard
@@ -40,37 +41,7 @@ NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 <p>The API is running (<a href="/api/docs">/api/docs</a>), but <code>{ui_dir}</code> has no
 <code>index.html</code>. Build the UI with <code>bash scripts/install.sh</code> (it runs npm in
 <code>src/safecity/web</code>) and reload this page.</p></body></html>"""
-SECURITY_HEADERS = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-)
 NON_UI_PREFIXES = ("/api/", "/ws", "/metrics", "/healthz")
-
-
-class SecurityHeaders:
-    """Adds nosniff / no framing / same-origin referrer to every response, `no-store` to API ones."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        api = str(scope.get("path", "")).startswith("/api/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-                if api and b"cache-control" not in present:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _forward_events(hub: LiveHub) -> Callable[[Event], None]:
@@ -118,8 +89,12 @@ def _ui_response(ui_dir: Path, path: str) -> Response:
     if not index.is_file():
         return HTMLResponse(NOT_BUILT.format(ui_dir=ui_dir), status_code=503)
     root = ui_dir.resolve()
-    candidate = (root / path).resolve()
-    if path and candidate.is_relative_to(root) and candidate.is_file():
+    try:  # a NUL, a name too long for the file system ...: no such file (found by fuzzing)
+        candidate = (root / path).resolve()
+        found = bool(path) and candidate.is_relative_to(root) and candidate.is_file()
+    except (OSError, ValueError):
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
+    if found:
         immutable = candidate.parent.name == "assets"  # Vite's content-hashed bundles
         cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
         return FileResponse(candidate, headers={"Cache-Control": cache})
@@ -145,7 +120,7 @@ def create_api(node: App) -> FastAPI:
         version="0.1.0",
         description="Open, accountable Safe City platform: command center API.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served from the built UI, not a CDN (safecity.api.apidocs)
         redoc_url=None,
         openapi_url="/api/openapi.json",
         swagger_ui_oauth2_redirect_url=None,
@@ -162,6 +137,8 @@ def create_api(node: App) -> FastAPI:
     for module in modules:
         api.include_router(module.router, prefix=getattr(module, "PREFIX", "/api"))
     api.state.router_modules = modules
-    _add_ui(api, Path(cfg.ui_dir).resolve() if cfg.ui_dir else DEFAULT_UI_DIR)
-    api.add_middleware(SecurityHeaders)
+    ui_dir = Path(cfg.ui_dir).resolve() if cfg.ui_dir else DEFAULT_UI_DIR
+    add_api_docs(api, ui_dir)
+    _add_ui(api, ui_dir)
+    wrap_outermost(api, cfg.hsts_max_age_s)
     return api

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from safecity.api.camera_store import CameraRow, CameraRowInvalid, list_cameras, seed_cameras, to_config
-from safecity.api.health import camera_health
+from safecity.api.health import GENERIC_SOURCE_ERROR, camera_health
 from safecity.api.schemas import CameraHealthPublic, CameraPublic, CameraUpdate
 from safecity.app import App
 from safecity.config.models import CameraConfig
@@ -82,6 +82,8 @@ def camera_public(node: App, row: CameraRow) -> CameraPublic:
     if worker is not None:
         h = camera_health(worker, node.started_at.get(row.id), node.settings.api.camera_dark_after_s)
         health = CameraHealthPublic(**h.to_dict())
+        if health.error:  # the source's own words stay in the server log (they may reveal what is there)
+            health = health.model_copy(update={"error": GENERIC_SOURCE_ERROR})
     return CameraPublic(
         id=row.id,
         name=row.name,

@@ -17,9 +17,11 @@ send the session's CSRF token in `X-CSRF-Token` (the login response sets it, rea
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -28,7 +30,8 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
-from safecity.accounts.models import UserRow
+from safecity.accounts.models import ApiTokenRow, UserRow
+from safecity.accounts.scopes import is_read_only, token_permissions
 from safecity.accounts.sessions import resolve_session, resolve_token
 from safecity.api.permissions import PERMISSIONS, Role, permissions_for
 from safecity.api.refusals import audit_refusal
@@ -56,6 +59,9 @@ class Principal:
     cameras: frozenset[str] | None  # None: every camera
     via: Literal["session", "token"]
     credential_id: str  # the session's token hash or the API token's id
+    # a session between password and second factor ("mfa") or before enrolment ("enrol"): it holds no
+    # permission, only `require_user()` routes (the second-factor steps, me, logout) let it through
+    stage: str | None = None
 
     def has(self, permission: str) -> bool:
         return permission == AUTHENTICATED or permission in self.permissions
@@ -122,12 +128,20 @@ def _bearer(conn: HTTPConnection) -> str | None:
     return credential.strip()
 
 
-def _by_token(db: Session, secret: str) -> Principal:
+def _by_token(db: Session, secret: str, method: str = "GET") -> Principal:
     found = resolve_token(db, secret)
     if found is None:
         raise _unauthorized("invalid, expired or revoked API token")
     token, user = found
-    return principal_for(user, "token", token.id)
+    if is_read_only(token.scopes) and method not in SAFE_METHODS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this API token is read-only")
+    return token_principal(user, token)
+
+
+def token_principal(user: UserRow, token: ApiTokenRow) -> Principal:
+    """The owner's principal narrowed to what the token may do (safecity.accounts.scopes)."""
+    full = principal_for(user, "token", token.id)
+    return dataclasses.replace(full, permissions=token_permissions(full.permissions, token.scopes))
 
 
 def _check_csrf(request: Request, expected: str) -> None:
@@ -136,21 +150,28 @@ def _check_csrf(request: Request, expected: str) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER} header (CSRF)")
 
 
+def _idle(conn: HTTPConnection) -> timedelta:
+    return timedelta(minutes=get_node(conn).settings.api.session_idle_minutes)
+
+
 def authenticate(request: Request, db: Session) -> Principal:
     """The caller of an HTTP request; 401 when there is none, 403 when a cookie request lacks CSRF."""
     secret = _bearer(request)
     if secret is not None:
-        return _by_token(db, secret)
+        return _by_token(db, secret, request.method)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise _unauthorized("not authenticated: log in or send an API token")
-    found = resolve_session(db, cookie)
+    found = resolve_session(db, cookie, _idle(request))
     if found is None:
         raise _unauthorized("session expired or ended: log in again")
     session, user = found
     if request.method not in SAFE_METHODS:
         _check_csrf(request, session.csrf_token)
-    return principal_for(user, "session", session.token_hash)
+    principal = principal_for(user, "session", session.token_hash)
+    if session.stage is not None:
+        principal = dataclasses.replace(principal, permissions=frozenset(), stage=session.stage)
+    return principal
 
 
 def current_principal(request: Request, db: DbSession) -> Principal:
@@ -235,10 +256,10 @@ class WsRequire:
             found = resolve_token(db, secret)
             if found is None:
                 raise WebSocketException(WS_POLICY_VIOLATION, "invalid, expired or revoked API token")
-            return principal_for(found[1], "token", found[0].id)
+            return token_principal(found[1], found[0])
         cookie = ws.cookies.get(SESSION_COOKIE)
-        session = resolve_session(db, cookie) if cookie else None
-        if session is None:
+        session = resolve_session(db, cookie, _idle(ws)) if cookie else None
+        if session is None or session[0].stage is not None:  # not signed in, or half-way through
             raise WebSocketException(WS_POLICY_VIOLATION, "not authenticated")
         if not same_origin(ws):
             raise WebSocketException(WS_POLICY_VIOLATION, "cross-origin WebSocket refused")

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,15 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "a number in the request is out of range"}, status_code=422)
 
 
+async def _statement_error(request: Request, exc: Exception) -> JSONResponse:
+    # SQLAlchemy wraps what a bind parameter's conversion raised: a date at the edge of the calendar
+    # (0001-01-01T00:00:00+14:00 is before year 1 in UTC) overflows when converted to UTC
+    assert isinstance(exc, StatementError)
+    if isinstance(exc.orig, OverflowError | ValueError):
+        return JSONResponse({"detail": "a date or number in the request is out of range"}, status_code=422)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "internal error"}, status_code=500)
@@ -62,4 +71,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DataError, _out_of_range)
+    app.add_exception_handler(StatementError, _statement_error)
     app.add_exception_handler(Exception, _unexpected)

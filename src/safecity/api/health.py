@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from safecity.app import App
 from safecity.pipeline.worker import CameraWorker
 
+GENERIC_SOURCE_ERROR = "the source or the analysis failed (details in the server log)"
 Status = Literal["starting", "ok", "dark", "error", "stopped"]
 STATUSES: tuple[Status, ...] = ("starting", "ok", "dark", "error", "stopped")
 POLL_S = 1.0
@@ -133,7 +134,7 @@ class CameraStatusMonitor:
                 "previous": previous,
                 "last_frame_at": h.last_frame_at,
                 "seconds_since_frame": h.seconds_since_frame,
-                "error": h.error,
+                "error": GENERIC_SOURCE_ERROR if h.error else None,  # the details are in the log
                 "at": _iso(time.time() if now is None else now),
             }
             self.node.live.broadcast("camera_status", data, h.camera_id)

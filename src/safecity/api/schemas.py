@@ -42,6 +42,9 @@ class Me(BaseModel):
     permissions: list[str]
     cameras: list[str] | None = Field(description="Camera access list; null: every camera")
     via: Literal["session", "token"]
+    second_factor: Literal["mfa", "enrol"] | None = Field(
+        None, description="Set while the session waits for the second factor ('mfa') or its enrolment"
+    )
 
 
 class LoginResponse(Me):
@@ -85,7 +88,15 @@ class UserPublic(BaseModel):
 
 class TokenCreate(Body):
     name: str = Field(..., min_length=1, max_length=64)
-    expires_in_days: int | None = Field(None, ge=1, le=3650, description="Default: api.token_default_days")
+    expires_in_days: int | None = Field(
+        None, ge=1, description="Default: api.token_default_days; at most api.token_max_days"
+    )
+    scopes: list[str] | None = Field(
+        None,
+        max_length=64,
+        description="Permissions the token may use (each one you hold), and/or 'read-only'; "
+        "default: all of yours except users:manage",
+    )
 
 
 class TokenPublic(BaseModel):
@@ -94,6 +105,7 @@ class TokenPublic(BaseModel):
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+    scopes: list[str] | None = None
 
 
 class TokenCreated(TokenPublic):

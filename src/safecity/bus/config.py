@@ -6,9 +6,10 @@ NATS JetStream (DESIGN.md, "Embedded default and scale-out").
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # stream names: no dots, spaces or wildcards; subjects: dot-separated tokens without wildcards
 _NAME = r"^[A-Za-z0-9_-]{1,64}$"
@@ -18,6 +19,15 @@ _TOPIC = r"^[^#+\x00]+$"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NatsTls(_Strict):
+    """TLS to NATS (`tls://` or `nats://` URLs alike): the server is verified against `ca_file`."""
+
+    ca_file: Path | None = Field(None, description="CA bundle that signed the server (default: the system's)")
+    cert_file: Path | None = Field(None, description="Client certificate (PEM), when the server asks for one")
+    key_file: Path | None = Field(None, description="Client key (PEM)")
+    verify_hostname: bool = Field(True, description="Check the server's name (never false in production)")
 
 
 class BusConfig(_Strict):
@@ -48,6 +58,22 @@ class BusConfig(_Strict):
         60.0, gt=0, description="Keep retrying a publish this long (within the duplicate window)"
     )
     connect_timeout_s: float = Field(5.0, gt=0, description="Timeout of the first connection")
+    tls: NatsTls | None = Field(None, description="TLS settings; null: plain TCP (or what the URL says)")
+    user: str | None = Field(None, description="NATS user (with password or password_file)")
+    password: str | None = Field(
+        None, description="NATS password (prefer password_file: secrets stay out of the YAML)"
+    )
+    password_file: Path | None = Field(None, description="File holding the NATS password")
+    token_file: Path | None = Field(None, description="File holding a NATS authentication token")
+    creds_file: Path | None = Field(None, description="NATS credentials file (JWT + NKey seed, `nsc` output)")
+
+    @model_validator(mode="after")
+    def _one_secret_source(self) -> BusConfig:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        if (self.password is not None or self.password_file is not None) and not self.user:
+            raise ValueError("a password needs a user")
+        return self
 
 
 class MqttTls(_Strict):

@@ -32,6 +32,7 @@ from safecity.bus.base import BatchHandler, Handler, Unsubscribe
 from safecity.bus.codec import event_from_json, event_to_json
 from safecity.bus.config import BusConfig
 from safecity.bus.nats_loop import LoopThread, connect
+from safecity.bus.nats_security import connect_options
 from safecity.types import Event
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,9 @@ class NatsBus:
         self.delivered = 0  # successful handler calls
         self.handler_errors = 0  # handler calls that raised (the event is redelivered)
         try:
-            self.nc: Any = self._loop.call(connect(cfg.url, name, cfg.connect_timeout_s), API_TIMEOUT_S)
+            self.nc: Any = self._loop.call(
+                connect(cfg.url, name, cfg.connect_timeout_s, connect_options(cfg)), API_TIMEOUT_S
+            )
             self.js: Any = self.nc.jetstream(timeout=API_TIMEOUT_S)
             self._loop.call(self._ensure_stream(), API_TIMEOUT_S)
             self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()

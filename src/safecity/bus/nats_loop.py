@@ -79,7 +79,7 @@ class LoopThread:
         self._thread.join(timeout)
 
 
-async def connect(url: str, name: str, timeout: float) -> Any:
+async def connect(url: str, name: str, timeout: float, options: dict[str, Any] | None = None) -> Any:
     """Connect to NATS (comma-separated servers), reconnecting forever after the first success.
 
     The first connection fails fast (ConnectionError naming the URL) so a misconfigured node says so at
@@ -110,6 +110,7 @@ async def connect(url: str, name: str, timeout: float) -> Any:
         error_cb=_log_error,
         disconnected_cb=_disconnected,
         reconnected_cb=_reconnected,
+        **(options or {}),  # TLS and credentials (safecity.bus.nats_security.connect_options)
     )
     try:
         return await asyncio.wait_for(first, timeout)

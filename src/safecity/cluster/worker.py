@@ -53,6 +53,7 @@ from typing import IO, Any
 from safecity.bus.base import Bus, Handler, Unsubscribe
 from safecity.bus.nats import NatsBus
 from safecity.bus.nats_loop import LoopThread, connect
+from safecity.bus.nats_security import connect_options
 from safecity.cluster.leases import Lease, LeaseError, LeaseTable
 from safecity.config.models import CameraConfig, Settings
 from safecity.media.storage import LocalMediaStorage, MediaStorage
@@ -206,7 +207,9 @@ class ClusterWorker:
         self._closed = False
         self._loop = LoopThread(f"leases-{worker_id}")
         try:
-            self._nc = self._loop.call(connect(settings.bus.url, f"leases-{worker_id}", 5.0), 15.0)
+            self._nc = self._loop.call(
+                connect(settings.bus.url, f"leases-{worker_id}", 5.0, connect_options(settings.bus)), 15.0
+            )
             self.leases = LeaseTable(self._loop, self._nc.jetstream(), self.cfg, worker_id)
             self.bus = NatsBus(settings.bus, name=f"worker-{worker_id}")
         except BaseException:

@@ -44,6 +44,23 @@ def _key_path(loc: Sequence[int | str]) -> str:
     return out or "(root)"
 
 
+def _nul_paths(data: Any, loc: tuple[int | str, ...] = ()) -> list[tuple[int | str, ...]]:
+    if isinstance(data, str):
+        return [loc] if "\x00" in data else []
+    if isinstance(data, dict):
+        out = [(*loc, str(k)) for k in data if isinstance(k, str) and "\x00" in k]
+        return out + [p for k, v in data.items() for p in _nul_paths(v, (*loc, str(k)))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _nul_paths(v, (*loc, i))]
+    return []
+
+
+def _where(root: yaml.Node | None, loc: Sequence[int | str]) -> str:
+    node = _node_for(root, loc)
+    line = f"line {node.start_mark.line + 1}: " if node is not None else ""
+    return f"{line}{_key_path(loc)}: "
+
+
 def parse_settings(text: str, source: Path | str = "<string>") -> Settings:
     try:
         root = yaml.compose(text)
@@ -56,6 +73,9 @@ def parse_settings(text: str, source: Path | str = "<string>") -> Settings:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(source, ["line 1: the file must be a mapping of settings"])
+    nul = _nul_paths(data)
+    if nul:  # no path, URL or name may hold a NUL (found by fuzzing: paths raised deep inside)
+        raise ConfigError(source, [_where(root, loc) + "contains a NUL character" for loc in nul])
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
@@ -75,7 +95,10 @@ def load_settings(path: Path | str) -> Settings:
     except OSError as exc:
         raise ConfigError(p, [f"cannot read: {exc.strerror or exc}"]) from exc
     settings = parse_settings(text, p)
-    return _resolve_relative(settings, p.parent)
+    try:
+        return _resolve_relative(settings, p.parent)
+    except (OSError, ValueError) as exc:  # a path the file system cannot take
+        raise ConfigError(p, [f"a path in the file cannot be used: {exc}"]) from exc
 
 
 def _resolve_relative(settings: Settings, base: Path) -> Settings:

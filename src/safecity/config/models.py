@@ -167,10 +167,36 @@ class StorageConfig(Strict):
     data_dir: Path = Field(Path("var"), description="Database and media live here unless overridden")
     database_url: str | None = Field(None, description="SQLAlchemy URL (default: SQLite in data_dir)")
     media_dir: Path | None = Field(None, description="Snapshots (default: data_dir/media)")
+    # PostgreSQL over TLS, and its password from a file (docs/security.md); merged into database_url
+    database_password_file: Path | None = Field(
+        None, description="File holding the database password (instead of putting it in database_url)"
+    )
+    database_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = (
+        Field(None, description="PostgreSQL sslmode (verify-full: encrypted, and the server's name checked)")
+    )
+    database_sslrootcert: Path | None = Field(None, description="CA that signed the PostgreSQL server")
+    database_sslcert: Path | None = Field(None, description="Client certificate for PostgreSQL (PEM)")
+    database_sslkey: Path | None = Field(None, description="Client key for PostgreSQL (PEM, mode 0600)")
+
+    @model_validator(mode="after")
+    def _tls_needs_postgres(self) -> StorageConfig:
+        names = ("database_password_file", "database_sslmode", "database_sslrootcert", "database_sslcert",
+                 "database_sslkey")  # fmt: skip
+        given = [n for n in names if getattr(self, n) is not None]
+        if given and not (self.database_url or "").startswith(("postgresql", "postgres")):
+            raise ValueError(f"{', '.join(given)}: only with a postgresql:// database_url")
+        return self
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'safecity.db').resolve()}"
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'safecity.db').resolve()}"
+        if self.database_url is None:
+            return url
+        from safecity.config.secure_url import with_tls_and_password  # sqlalchemy: imported when needed
+
+        tls = {"sslmode": self.database_sslmode, "sslrootcert": self.database_sslrootcert,
+               "sslcert": self.database_sslcert, "sslkey": self.database_sslkey}  # fmt: skip
+        return with_tls_and_password(url, self.database_password_file, tls)
 
     @property
     def resolved_media_dir(self) -> Path:

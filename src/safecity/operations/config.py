@@ -66,7 +66,15 @@ class ReportsConfig(_Strict):
     rate_limit: int = Field(5, ge=1, le=1_000_000, description="Reports accepted per client IP per window")
     rate_window_s: float = Field(600.0, gt=0, le=86_400, description="Rate limit window in seconds")
     max_photo_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024, description="Photo size cap")
-    max_photo_pixels: int = Field(40_000_000, ge=10_000, description="Photo pixel cap (decompression bombs)")
+    max_photo_pixels: int = Field(
+        12_000_000,
+        ge=10_000,
+        le=100_000_000,
+        description="Pixel cap of a public photo, read from its header before decoding (decompression bombs)",
+    )
+    max_photo_side: int = Field(
+        2048, ge=64, le=8192, description="A public photo is decoded reduced to at most this many pixels wide"
+    )
     max_age_days: float = Field(7.0, gt=0, le=365, description="Oldest observation time accepted")
 
 

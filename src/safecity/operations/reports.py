@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 import uuid
-import warnings
 from datetime import UTC, datetime, timedelta
 
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from safecity.media.safe_image import ImageLimits, ImageRejected, decode_now, probe, serialized
 from safecity.media.storage import MediaStorage
 from safecity.operations.catalogue import REPORT_CATEGORIES
 from safecity.operations.config import ReportsConfig
@@ -61,48 +62,29 @@ def check_report(data: PublicReportCreate, cfg: ReportsConfig, now: datetime | N
 
 
 def sanitize_photo(data: bytes, cfg: ReportsConfig) -> tuple[bytes, str]:
-    """Decode `data` as JPEG/PNG and re-encode it without metadata; returns (bytes, extension)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if len(data) > cfg.max_photo_bytes:
-        raise ReportRejected(413, f"photo is larger than {cfg.max_photo_bytes} bytes")
-    if not data:
-        raise ReportRejected(422, "photo is empty")
+    """Decode `data` as JPEG/PNG with bounded memory (safecity.media.safe_image: header checked first,
+    decoded reduced to `cfg.max_photo_side`) and re-encode it without metadata; returns (bytes, ext)."""
+    limits = ImageLimits(cfg.max_photo_pixels, cfg.max_photo_side, cfg.max_photo_bytes)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                kind = probe.format
-                if kind not in PHOTO_FORMATS:
-                    raise ReportRejected(415, f"photo must be a JPEG or PNG image, not {kind or 'unknown'}")
-                if probe.width * probe.height > cfg.max_photo_pixels:
-                    raise ReportRejected(413, f"photo has more than {cfg.max_photo_pixels} pixels")
-                probe.load()  # decode every pixel: a truncated or corrupt file fails here
-                image = ImageOps.exif_transpose(probe)
-    except ReportRejected:
-        raise
-    except UnidentifiedImageError as exc:
-        raise ReportRejected(415, "photo must be a JPEG or PNG image (content not recognised)") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ReportRejected(413, "photo has too many pixels") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ReportRejected(415, f"photo could not be decoded: {exc}") from exc
-    return _reencode(image, kind)
+        return serialized(_sanitize_now, data, limits)  # decode and re-encode: one photo at a time
+    except ImageRejected as exc:
+        raise ReportRejected(exc.status, exc.reason) from exc
 
 
-def _reencode(image: object, kind: str) -> tuple[bytes, str]:
-    from PIL import Image
+def _sanitize_now(data: bytes, limits: ImageLimits) -> tuple[bytes, str]:
+    kind = probe(data, limits)[0]
+    return _reencode(decode_now(data, limits), kind)
 
-    assert isinstance(image, Image.Image)
-    keep_alpha = kind == "PNG" and image.mode in ("RGBA", "LA", "P")
-    mode = "RGBA" if keep_alpha else "RGB"
-    pixels = image.convert(mode)
-    clean = Image.frombytes(mode, pixels.size, pixels.tobytes())  # a new image: no info, no metadata
+
+def _reencode(image: Image.Image, kind: str) -> tuple[bytes, str]:
+    keep_alpha = kind == "PNG" and image.mode in ("RGBA", "LA", "P", "PA")
+    pixels = image.convert("RGBA" if keep_alpha else "RGB")  # a new image without info and metadata
+    pixels.info.clear()
     out = io.BytesIO()
     if kind == "PNG":
-        clean.save(out, "PNG", optimize=True)
+        pixels.save(out, "PNG", optimize=True)
         return out.getvalue(), "png"
-    clean.save(out, "JPEG", quality=88)
+    pixels.save(out, "JPEG", quality=88)
     return out.getvalue(), "jpg"
 
 

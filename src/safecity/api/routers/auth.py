@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from safecity.accounts.users import get_user_by_name, set_password
 from safecity.api.deps import DbSession, Node, Principal, principal_for, require_user
 from safecity.api.schemas import LoginRequest, LoginResponse, Me
 from safecity.api.security import LoginGuard, clear_session_cookies, client_ip, set_session_cookies
+from safecity.api.twofactor import STAGE_TTL, second_factor_stage
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Caller = Annotated[Principal, Depends(require_user())]
@@ -28,6 +30,7 @@ def me_of(p: Principal) -> Me:
         permissions=sorted(p.permissions),
         cameras=None if p.cameras is None else sorted(p.cameras),
         via=p.via,
+        second_factor=p.stage,  # "mfa" | "enrol" | None
     )
 
 
@@ -50,18 +53,23 @@ def login(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_LOGIN)
     guard.succeeded(name)
     if needs_rehash(user.password_hash):
-        set_password(db, user, body.password)
+        set_password(db, user, body.password, revoke_tokens=False)
     cfg = node.settings.api
     purge_expired_sessions(db)  # housekeeping: sessions past their expiry are deleted at each login
+    stage = second_factor_stage(user, cfg)  # None, or the session waits for the second factor
     new = create_session(
         db,
         user,
-        timedelta(hours=cfg.session_ttl_hours),
+        STAGE_TTL if stage else timedelta(hours=cfg.session_ttl_hours),
         client_ip=ip,
         user_agent=request.headers.get("user-agent"),
+        stage=stage,
     )
     set_session_cookies(response, request, cfg, new.token, new.row.csrf_token, new.row.expires_at)
-    me = me_of(principal_for(user, "session", new.row.token_hash))
+    principal = principal_for(user, "session", new.row.token_hash)
+    if stage:
+        principal = dataclasses.replace(principal, permissions=frozenset(), stage=stage)
+    me = me_of(principal)
     return LoginResponse(**me.model_dump(), csrf_token=new.row.csrf_token, expires_at=new.row.expires_at)
 
 

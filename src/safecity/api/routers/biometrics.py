@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from safecity.api.deps import DbSession, Node, Principal, require
 from safecity.api.routers._operations import IdPath, actor, translated
+from safecity.api.uploads import PHOTO_LIMITS, decode_upload
 from safecity.app import App
 from safecity.biometrics import authorizations as auths
 from safecity.biometrics import matches as mt
@@ -49,7 +50,7 @@ from safecity.biometrics.schemas import (
     WatchlistDetail,
     WatchlistPublic,
 )
-from safecity.biometrics.search import SearchRequest, decode_image, retrospective_search, single_face_template
+from safecity.biometrics.search import SearchRequest, retrospective_search, single_face_template
 from safecity.media.storage import MediaNotFoundError
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder, discard
 from safecity.vision.models import ModelNotInstalledError
@@ -77,13 +78,13 @@ def _models(node: App) -> tuple[CenterFaceDetector, FaceEmbedder]:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
 
 
-async def _photo_template(node: App, photo: UploadFile) -> np.ndarray:
+async def _photo_template(node: App, photo: UploadFile, client: str = "-") -> np.ndarray:
     data = await photo.read(MAX_PHOTO_BYTES + 1)
     if len(data) > MAX_PHOTO_BYTES:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "photo larger than 10 MiB")
     detector, embedder = _models(node)
+    image = await decode_upload(data, photo.content_type, PHOTO_LIMITS, client)
     with translated():
-        image = decode_image(data)
         try:
             return single_face_template(image, detector, embedder)
         finally:
@@ -181,7 +182,7 @@ async def add_entry(
     """Enrol one person from one photo (exactly one face); the photo is not kept, only its template."""
     with translated():
         wl.get_watchlist(db, watchlist_id)
-    template = await _photo_template(node, photo)
+    template = await _photo_template(node, photo, f"user:{who.user_id}")
     data = wl.EntryInput(label, source, legal_basis, expires_at, source_registry)
     with translated():
         try:
@@ -217,7 +218,7 @@ async def bulk_import(
     with translated():
         wl.get_watchlist(db, watchlist_id)
         wl.check_bulk_sources([i.source_registry for i in items], config)  # before any photo is decoded
-    templates = [await _photo_template(node, p) for p in photos]
+    templates = [await _photo_template(node, p, f"user:{who.user_id}") for p in photos]
     entries = [
         (wl.EntryInput(i.label, i.source, i.legal_basis, i.expires_at, i.source_registry), t)
         for i, t in zip(items, templates, strict=True)
@@ -401,7 +402,7 @@ async def search(
         "end": str(end),
         "reason": reason,
     }
-    probe = await _photo_template(node, photo)
+    probe = await _photo_template(node, photo, f"user:{who.user_id}")
     bio = _bio(node)
     try:
         with translated():

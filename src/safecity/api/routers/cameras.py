@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy.exc import IntegrityError
 
 from safecity.api.camera_service import apply_camera, camera_public, check_runnable, merged_config
+from safecity.api.camera_sources import enforce_source_policy
 from safecity.api.camera_store import CameraRow, get_camera, insert_camera, list_cameras, update_camera
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
 from safecity.api.schemas import CameraCreate, CameraId, CameraPublic, CameraUpdate
@@ -45,6 +46,7 @@ def create(body: CameraCreate, db: DbSession, node: Node, who: Manager) -> Camer
     if get_camera(db, body.id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"camera {body.id!r} already exists")
     cfg = CameraConfig.model_validate(body.model_dump())
+    enforce_source_policy(cfg.id, cfg.source, node.settings.api.camera_sources)
     check_runnable(node, cfg)
     try:
         row = insert_camera(db, cfg)
@@ -61,6 +63,8 @@ def update(camera_id: CameraId, body: CameraUpdate, db: DbSession, node: Node, w
     """Change a camera (name, source, fps, lines, zones, enabled, ...); its worker restarts with it."""
     row = visible_camera(db, who, camera_id)
     cfg = merged_config(row, body)
+    if cfg.source != row.source:  # a source already stored (e.g. from the settings file) stays trusted
+        enforce_source_policy(cfg.id, cfg.source, node.settings.api.camera_sources)
     check_runnable(node, cfg)
     update_camera(db, row, cfg)
     db.commit()

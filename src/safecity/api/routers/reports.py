@@ -9,6 +9,7 @@ reason: 400 malformed form, 413 too large, 415 not a form / photo not JPEG or PN
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from safecity.api.camera_store import get_camera, list_cameras
 from safecity.api.deps import DbSession, Node, Principal, require
 from safecity.api.routers._operations import IdPath, Ops, actor, commit, publish, translated
 from safecity.app import App
+from safecity.media.safe_image import ImageRejected, check_content_type, client_slot
 from safecity.media.storage import MediaNotFoundError
 from safecity.operations import reports as service
 from safecity.operations.catalogue import REPORT_CATEGORIES
@@ -110,6 +112,10 @@ async def _fields(form: FormData, cfg: ReportsConfig) -> tuple[dict[str, str], b
         if isinstance(value, UploadFile):
             if name != "photo":
                 raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: a file is not expected")
+            try:
+                check_content_type(value.content_type)
+            except ImageRejected as exc:
+                raise HTTPException(exc.status, exc.reason) from exc
             data = await value.read(cfg.max_photo_bytes + 1)
             photo = data or None  # a form whose file input was left empty sends an empty part
         elif name == "photo":
@@ -163,7 +169,12 @@ async def submit_report(request: Request, node: Node, ops: Ops) -> PublicReportR
     finally:
         await form.close()
     data = _validate(fields)
-    out = await run_in_threadpool(_save, node, data, photo, cfg)
+    try:
+        ip = request.client.host if request.client else "-"
+        with client_slot(f"ip:{ip}") if photo is not None else contextlib.nullcontext():  # one decode each
+            out = await run_in_threadpool(_save, node, data, photo, cfg)
+    except ImageRejected as exc:
+        raise HTTPException(exc.status, exc.reason) from exc
     publish(node, "report", out, out.camera_id)
     return PublicReportReceipt(id=out.id)
 

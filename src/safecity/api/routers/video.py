@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -15,6 +16,7 @@ from safecity.api.routers.cameras import visible_camera
 from safecity.api.schemas import CameraId
 from safecity.media.snapshots import encode_jpeg
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 NO_STORE = {"Cache-Control": "no-store"}
 JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}}
@@ -43,9 +45,11 @@ def snapshot(
         try:
             image = grab_image(cfg)
         except Exception as exc:  # any source failure: the camera has no picture to give now
+            # what the source said stays in the log: an error text must not reveal a file or a service
+            log.warning("camera %s: no frame from its source: %s", camera_id, exc)
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
-                f"camera {camera_id!r} has no frame: {exc}",
+                f"camera {camera_id!r} has no frame: its source gave none (details in the server log)",
                 headers={"Retry-After": "5"},
             ) from exc
     if overlay:

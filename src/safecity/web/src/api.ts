@@ -94,7 +94,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   }
   if (!res.ok) {
     const err = await errorFrom(res);
-    if (res.status === 401 && !path.startsWith("/api/auth/login") && onUnauthorized) onUnauthorized();
+    if (res.status === 401 && !path.startsWith("/api/auth/") && onUnauthorized) onUnauthorized();
     throw err;
   }
   if (res.status === 204) return undefined as T;

@@ -26,7 +26,8 @@ export function canDo(me: Me | null | undefined, perm: string): boolean {
 /** The current user, or null when not logged in. Other errors propagate (shown on screen). */
 export async function loadMe(): Promise<Me | null> {
   try {
-    const me = await get<Me>("/api/auth/me");
+    const me = await get<Me & { second_factor?: string | null }>("/api/auth/me");
+    if (me.second_factor) return null; // half-way through the second factor: sign in again
     me.user ??= { id: me.id, username: me.username, display_name: me.display_name };
     return me;
   } catch (err) {
@@ -35,9 +36,13 @@ export async function loadMe(): Promise<Me | null> {
   }
 }
 
-export async function login(username: string, password: string): Promise<void> {
-  await post("/api/auth/login", { username, password });
+/** The login's answer: `second_factor` says whether a code ("mfa") or an enrolment ("enrol") follows. */
+export async function login(username: string, password: string): Promise<SecondFactor> {
+  const r = await post<{ second_factor?: SecondFactor }>("/api/auth/login", { username, password });
+  return r.second_factor ?? null;
 }
+
+export type SecondFactor = "mfa" | "enrol" | null;
 
 export async function logout(): Promise<void> {
   try {

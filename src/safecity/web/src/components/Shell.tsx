@@ -6,6 +6,7 @@ import { useKeys, useNow } from "../hooks";
 import { useLiveState } from "../live";
 import { navigate } from "../router";
 import { displayName, useSession } from "../session";
+import { SessionsDialog } from "./SessionsDialog";
 import { Kbd, Link, Modal, Toasts } from "./ui";
 
 export interface NavItem {
@@ -59,6 +60,7 @@ export function Shell({ path, children }: { path: string; children: ComponentChi
   const session = useSession();
   const items = NAV.filter((n) => n.show(session.can));
   const [help, setHelp] = useState(false);
+  const [sessions, setSessions] = useState(false);
   const pendingG = useRef(0);
   const keys: Record<string, () => void> = {
     "?": () => setHelp(true),
@@ -95,6 +97,9 @@ export function Shell({ path, children }: { path: string; children: ComponentChi
             {displayName(session.me)}
             <small>{session.me.roles.join(" · ")}</small>
           </span>
+          <button type="button" class="btn btn-sm btn-ghost" onClick={() => setSessions(true)}>
+            Sessions
+          </button>
           <button type="button" class="btn btn-sm btn-ghost" onClick={() => void session.logout()}>
             Log out
           </button>
@@ -105,6 +110,7 @@ export function Shell({ path, children }: { path: string; children: ComponentChi
       </header>
       <main class="page">{children}</main>
       <Toasts />
+      {sessions && <SessionsDialog onClose={() => setSessions(false)} onLoggedOut={() => void session.logout()} />}
       {help && (
         <Modal title="Keyboard shortcuts" onClose={() => setHelp(false)}>
           <table class="keys">

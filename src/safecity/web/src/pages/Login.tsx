@@ -1,12 +1,14 @@
 // Login: username and password; the API's reason is shown on failure (bad credentials, rate limit).
 import { useState } from "preact/hooks";
-import { login } from "../session";
+import { login, type SecondFactor } from "../session";
+import { SecondFactorStep } from "./SecondFactor";
 
 export function LoginPage({ onLogin }: { onLogin: () => Promise<void> }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [stage, setStage] = useState<SecondFactor>(null);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -17,15 +19,18 @@ export function LoginPage({ onLogin }: { onLogin: () => Promise<void> }) {
     setBusy(true);
     setError(null);
     try {
-      await login(username.trim(), password);
+      const step = await login(username.trim(), password);
       setPassword("");
-      await onLogin();
+      if (step) setStage(step);
+      else await onLogin();
     } catch (err) {
       setError((err as Error).message);
     } finally {
       setBusy(false);
     }
   };
+
+  if (stage) return <SecondFactorStep stage={stage} onDone={onLogin} />;
 
   return (
     <div class="login-page">
