@@ -1,7 +1,7 @@
 """security: API token scopes; TOTP second factor and hashed recovery codes; session stages.
 
 Revision ID: 0011_security
-Revises: 0007_biometrics
+Revises: 0009_audit_keyed
 Create Date: 2026-12-04 00:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_security"
-down_revision: str | None = "0007_biometrics"
+down_revision: str | None = "0009_audit_keyed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
