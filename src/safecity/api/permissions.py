@@ -6,19 +6,9 @@ of permissions. Camera-scoped data is further filtered by the user's camera acce
 
 from __future__ import annotations
 
-import enum
 from types import MappingProxyType
 
-
-class Role(enum.StrEnum):
-    VIEWER = "viewer"
-    OPERATOR = "operator"
-    SUPERVISOR = "supervisor"
-    INVESTIGATOR = "investigator"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-    FIELD_UNIT = "field-unit"
-
+from safecity.accounts.roles import Role as Role  # the domain owns roles; this maps them to permissions
 
 PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
     {
