@@ -20,6 +20,7 @@ from safecity.bus.memory import MemoryBus
 from safecity.config.models import CameraConfig, Settings
 from safecity.media.config import build_storage
 from safecity.media.storage import MediaStorage
+from safecity.operations.live import LiveSink
 from safecity.operations.runtime import Operations, attach_operations
 from safecity.pipeline.worker import CameraWorker
 from safecity.recording.runtime import DataCenter
@@ -215,15 +216,20 @@ def build_app(settings: Settings, *, detector: Detector | None = None) -> App:
     )  # fmt: skip
     node = App(settings, store, bus, media, cams.factory.detector, writer, engine, factory=cams.factory,
                live=live, closers=closers)  # fmt: skip
+    alerts_live: LiveSink = live
+    if settings.bus.type == "nats":  # camera changes to the workers, alerts to every API node's sockets
+        from safecity.cluster.changes import CameraAnnouncer
+        from safecity.cluster.live_relay import LiveRelay
+
+        announcer, relay = CameraAnnouncer(settings), LiveRelay(settings, live)
+        node.announce, alerts_live = announcer.announce, relay
+        node.closers += [announcer.close, relay.close]
     # alert rules, AlertEngine on the bus, camera-dark watchdog; report rate limits shared through the DB
-    ops = attach_operations(settings.operations, node.session, bus, live, node.camera_statuses, db=engine)
+    ops = attach_operations(
+        settings.operations, node.session, bus, alerts_live, node.camera_statuses, db=engine
+    )
     node.operations = ops
     node.data_center, node.biometrics = cams.data_center, cams.biometrics
-    node.closers += [ops.close, cams.close]
-    if settings.bus.type == "nats":
-        from safecity.cluster.changes import CameraAnnouncer
-
-        announcer = CameraAnnouncer(settings)
-        node.announce = announcer.announce
-        node.closers.append(announcer.close)
+    node.closers[:0] = [ops.close]  # before the relay disconnects
+    node.closers.append(cams.close)
     return node
