@@ -83,7 +83,7 @@ def recording_gap(database_url: str, camera: str, killed: float, timeout: float 
         if before and after:
             return min(after) - max(before)
         time.sleep(0.5)
-    raise TimeoutError(f"{camera}: no segment recorded after the kill")
+    raise TimeoutError(f"{camera}: no segment recorded around the kill at {killed:.1f}: {spans[-6:]}")
 
 
 class Cluster:
@@ -110,6 +110,10 @@ class Cluster:
         while time.monotonic() < deadline:
             h = holders(records(self.logs))
             live = {w for w, p in self.procs.items() if p.poll() is None}
+            if not live:
+                raise RuntimeError(
+                    "every worker died:\n" + (self.logs / f"w{self.n}.out").read_text()[-3000:]
+                )
             per = Counter(v[0] for v in h.values())
             share = -(-cameras // len(live))
             framed = all(v[3] is not None for v in h.values())
@@ -189,6 +193,8 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--ttl", type=float, default=10.0, help="cluster.lease_ttl_s")
     ap.add_argument("--claim-every", type=float, default=1.0, help="cluster.claim_every_s")
+    ap.add_argument("--stop-budget", type=float, default=3.0, help="cluster.stop_budget_s")
+    ap.add_argument("--kv-timeout", type=float, default=2.0, help="cluster.kv_timeout_s")
     ap.add_argument("--fps", type=float, default=1.0)
     ap.add_argument("--nats-url", default="nats://127.0.0.1:4222")
     ap.add_argument("--video", type=Path, default=VIDEO)
@@ -211,7 +217,8 @@ def main() -> None:
             f"bus: {{type: nats, url: '{args.nats_url}', stream: {streams[0]}, "
             f"subject_prefix: fo{tag}.events}}\n"
             f"cluster: {{lease_bucket: fo_leases_{tag}, workers_bucket: fo_workers_{tag}, "
-            f"lease_ttl_s: {args.ttl}, claim_every_s: {args.claim_every}}}\ncameras:\n{cams}"
+            f"lease_ttl_s: {args.ttl}, claim_every_s: {args.claim_every}, stop_budget_s: {args.stop_budget}, "
+            f"kv_timeout_s: {args.kv_timeout}}}\ncameras:\n{cams}"
         )
         cluster = Cluster(logs / "cluster.yaml", logs)
         try:
