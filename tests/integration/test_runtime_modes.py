@@ -1,13 +1,15 @@
 """One camera, three modes, the same result: `safecity run` (build_app, settings cameras), `safecity serve`
 (the API's lifespan, cameras from the database) and `safecity worker` (a ClusterWorker holding the
 camera's lease on the real NATS server, events stored by a bus consumer) run the same short real video
-(TUD-Campus, pedestrians with visible faces). Each stores the same zone events, every stored snapshot
+(TUD-Campus, pedestrians with visible faces) under an active, authorized watchlist. Each stores the same
+zone events, runs the face step (its audited face counts), every stored snapshot
 has its faces blurred (scanned with the CenterFace detector: the unblurred originals, kept for this test,
 do show faces), and each records the camera (transcoded segments indexed in the database)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 import uuid
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -25,15 +28,19 @@ from sqlalchemy.orm import Session
 
 from safecity.api.app import create_api
 from safecity.app import attach_consumers, build_app, build_bus, build_detector
+from safecity.biometrics import watchlists as wl
+from safecity.biometrics.search import single_face_template
 from safecity.bus.nats_loop import LoopThread, connect
 from safecity.cluster.worker import ClusterWorker
 from safecity.config.models import Settings
+from safecity.governance.audit import AuditEntry
 from safecity.recording.models import SegmentRow
-from safecity.store import EventQuery, make_engine, open_store
+from safecity.store import EventQuery, make_engine, open_store, upgrade
 from safecity.vision.detector import Detector
-from safecity.vision.faces import CenterFaceDetector
-from safecity.vision.faces_models import CENTERFACE, face_model_path
+from safecity.vision.faces import CenterFaceDetector, FaceEmbedder
+from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTOR_5, face_model_path
 from safecity.vision.models import default_cache_dir
+from support.biometrics_fixtures import ALICE, BOB, CONFIG, authorization, entry
 
 pytestmark = [pytest.mark.nats, pytest.mark.models, pytest.mark.slow]
 FACE_SCORE = 0.5  # what counts as a visible face in the scan (redaction blurs from 0.3)
@@ -44,7 +51,8 @@ def sections(data: Path, database_url: str, video: Path, models: Path) -> dict[s
         "storage": {"data_dir": str(data), "database_url": database_url},
         "models": {"cache_dir": str(models)},
         "detector": {"threads": 1},
-        "biometrics": {"redaction": {"keep_originals": True}},  # only so the test can show faces existed
+        # keep_originals: only so the test can show that the frames had faces; a watchlist is active
+        "biometrics": {"refresh_s": 0.2, "counts_flush_s": 0.5, "redaction": {"keep_originals": True}},
         "recording": {"enabled": True, "segment_seconds": 2, "other_codecs": "transcode"},
         "cameras": [{"id": "campus", "source": str(video), "fps": None,
                      "zones": [{"id": "street", "polygon": [[0, 0], [640, 0], [640, 480], [0, 480]],
@@ -59,6 +67,7 @@ class Stored:
     snapshots: list[Path]
     originals: list[Path]
     segments: list[SegmentRow]
+    faces_processed: int  # faces the face step examined (its audited counts)
 
 
 def stored(settings: Settings) -> Stored:
@@ -73,10 +82,33 @@ def stored(settings: Settings) -> Stored:
     engine = make_engine(url)
     with Session(engine) as db:
         segments = list(db.scalars(select(SegmentRow).where(SegmentRow.camera_id == "campus")))
+        counted = db.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "biometrics.faces_processed")
+        )
+        faces = sum(json.loads(d)["faces"] for d in counted)
     engine.dispose()
     zone = Counter((e.kind.value, e.zone_id, e.label, e.track_id) for e in events if e.zone_id)
     return Stored(zone, {e.kind.value for e in events}, [media / k for k in keys], [sealed / k for k in keys],
-                  segments)  # fmt: skip
+                  segments, faces)  # fmt: skip
+
+
+def activate_watchlist(url: str, photo: Path) -> None:
+    """An active watchlist for the camera, under an authorization (the face step runs only then)."""
+    upgrade(url)
+    cache = default_cache_dir()
+    detector = CenterFaceDetector(face_model_path(cache, CENTERFACE))
+    embedder = FaceEmbedder(face_model_path(cache, SHAPE_PREDICTOR_5), face_model_path(cache, DLIB_RESNET))
+    image = cv2.imread(str(photo))
+    assert image is not None
+    template = single_face_template(np.asarray(image), detector, embedder)
+    engine = make_engine(url)
+    with Session(engine) as db:
+        row = wl.create_watchlist(db, "case 1", "", ["campus"], ALICE, CONFIG)
+        wl.add_entries(db, row.id, [(entry("suspect J.B."), template)], ALICE, CONFIG)
+        wl.review_watchlist(db, row.id, "checked", BOB)
+        wl.activate(db, row.id, authorization(db, ["campus"]).id, ALICE)
+        db.commit()
+    engine.dispose()
 
 
 def run_mode(settings: Settings, detector: Detector) -> None:
@@ -171,6 +203,7 @@ def modes(
     for mode in ("run", "serve", "worker"):
         data = tmp_path_factory.mktemp(mode)
         settings = Settings.model_validate(sections(data, database_urls(), video, nanodet_model.parent))
+        activate_watchlist(settings.storage.resolved_database_url, shared_data / "faces" / "biden.jpg")
         if mode == "run":
             run_mode(settings, detector)
         elif mode == "serve":
@@ -195,6 +228,11 @@ def test_each_mode_redacts_every_snapshot(modes: dict[str, Stored]) -> None:
         assert s.snapshots and all(p.is_file() for p in s.snapshots), mode
         assert faces_in(s.originals, face_detector) > 0, mode  # the frames had faces ...
         assert faces_in(s.snapshots, face_detector) == 0, mode  # ... no stored snapshot shows one
+
+
+def test_each_mode_runs_the_face_step_under_the_watchlist(modes: dict[str, Stored]) -> None:
+    counts = {mode: s.faces_processed for mode, s in modes.items()}
+    assert all(n > 0 for n in counts.values()), counts
 
 
 def test_each_mode_records_the_camera(modes: dict[str, Stored]) -> None:
