@@ -1,4 +1,6 @@
-"""The composition root: `build_app(settings)` is the one place where parts are wired together."""
+"""The composition root of `serve` and `run`: `build_app(settings)` wires the store, the bus, media, the
+domains (each given narrow dependencies) and the camera runtimes (`safecity.runtime`), which a cluster
+worker builds with the very same factory. See docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -7,29 +9,32 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from safecity.api.live import LiveHub
-from safecity.biometrics.runtime import Biometrics, attach_biometrics
+from safecity.biometrics.runtime import Biometrics
 from safecity.bus.base import Bus
 from safecity.bus.memory import MemoryBus
-from safecity.config.models import CameraConfig, Settings, coco_ids
+from safecity.config.models import CameraConfig, Settings
 from safecity.governance.audit_changes import install_change_audit
 from safecity.governance.audit_witness import install as install_audit_key
 from safecity.media.config import build_storage
 from safecity.media.storage import MediaStorage
+from safecity.operations.live import LiveSink
 from safecity.operations.runtime import Operations, attach_operations
-from safecity.pipeline.analyzer import FrameAnalyzer
 from safecity.pipeline.worker import CameraWorker
-from safecity.recording.runtime import DataCenter, attach_data_center
+from safecity.recording.runtime import DataCenter
+from safecity.runtime.camera import CameraFactory, CameraRuntime
+from safecity.runtime.health import CameraHealth
+from safecity.runtime.services import build_camera_services, build_detector, resolve_model
 from safecity.store import Store, make_engine, open_store
 from safecity.store.private_files import make_private
 from safecity.types import Event
-from safecity.vision.detector import Detector, OnnxDetector
-from safecity.vision.models import default_cache_dir, model_path
+from safecity.vision.detector import Detector
+
+__all__ = ["App", "StoreWriter", "build_app", "build_bus", "build_detector", "resolve_model"]
 
 log = logging.getLogger(__name__)
 STORE_RETRIES = 5
@@ -68,31 +73,6 @@ class StoreWriter:
                 time.sleep(0.05 * 2**attempt)
 
 
-def resolve_model(settings: Settings) -> Path:
-    name = settings.detector.model
-    if name.endswith(".onnx"):
-        path = Path(name)
-        if not path.is_file():
-            raise FileNotFoundError(f"detector.model: no ONNX file at {path}")
-        return path
-    return model_path(settings.models.cache_dir or default_cache_dir(), name)
-
-
-def build_detector(settings: Settings) -> Detector:
-    d = settings.detector
-    layout = "nanodet" if d.type == "nanodet" else d.layout
-    # one session serves all cameras: ONNX Runtime's run() is thread-safe; one copy of the weights is enough
-    return OnnxDetector(
-        resolve_model(settings),
-        layout=layout,
-        input_size=d.input_size,
-        class_ids=coco_ids(settings.classes),
-        confidence=d.confidence,
-        nms_iou=d.nms_iou,
-        threads=d.threads,
-    )
-
-
 @dataclass
 class App:
     settings: Settings
@@ -102,9 +82,10 @@ class App:
     detector: Detector
     writer: StoreWriter
     engine: Engine  # the store's database, for repositories with an explicit session (accounts, API, ...)
-    workers: dict[str, CameraWorker] = field(default_factory=dict)
-    started_at: dict[str, float] = field(default_factory=dict)  # wall clock when each worker started
+    factory: CameraFactory | None = None  # builds every camera runtime of this node
+    runtimes: dict[str, CameraRuntime] = field(default_factory=dict)  # the cameras running here
     live: LiveHub = field(default_factory=LiveHub)  # push to WebSocket clients; a no-op with no server
+    announce: Callable[[str], None] | None = None  # tells the cluster's workers a camera changed (NATS)
     _cameras_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     closers: list[Callable[[], None]] = field(default_factory=list)  # consumers to close after the bus
     operations: Operations | None = None  # alerts, incidents, dispatch, public reports
@@ -116,29 +97,45 @@ class App:
         """A new ORM session on the store's database (the caller commits and closes it)."""
         return Session(self.engine, expire_on_commit=False)
 
-    def add_camera(self, camera: CameraConfig) -> CameraWorker:
+    @property
+    def workers(self) -> dict[str, CameraWorker]:
+        """Each running camera's worker (a snapshot: ingest, analysis, latest frame, metrics)."""
         with self._cameras_lock:
-            if camera.id in self.workers:
+            return {cid: rt.worker for cid, rt in self.runtimes.items()}
+
+    @property
+    def started_at(self) -> dict[str, float]:
+        """Wall clock when each camera runtime started."""
+        with self._cameras_lock:
+            return {cid: rt.started_at for cid, rt in self.runtimes.items() if rt.started_at is not None}
+
+    def health(self, now: float | None = None) -> list[CameraHealth]:
+        """The health of every camera running here, by id."""
+        with self._cameras_lock:
+            runtimes = sorted(self.runtimes.items())
+        return [rt.health(self.settings.api.camera_dark_after_s, now) for _, rt in runtimes]
+
+    def camera_statuses(self) -> dict[str, str]:
+        return {h.camera_id: h.status for h in self.health()}
+
+    def add_camera(self, camera: CameraConfig) -> CameraWorker:
+        if self.factory is None:
+            raise RuntimeError("this node has no camera factory (build it with build_app)")
+        with self._cameras_lock:
+            if camera.id in self.runtimes:
                 raise ValueError(f"camera {camera.id} already has a worker; use restart_camera")
-            analyzer = FrameAnalyzer(camera, self.settings, self.detector)
-            bio = self.biometrics
-            worker = CameraWorker(camera, analyzer, self.bus, self.media,
-                                  observe=bio.stage_for(camera.id).observe if bio else None,
-                                  redact=bio.redact_snapshot if bio else None)  # fmt: skip
-            self.workers[camera.id] = worker
-            return worker
+            runtime = self.factory.build(camera)
+            self.runtimes[camera.id] = runtime
+            return runtime.worker
 
     def start(self, cameras: Iterable[CameraConfig] | None = None) -> None:
-        """Start a worker for each enabled camera (default: the settings file's cameras)."""
-        if self.data_center is not None:
-            self.data_center.start()  # once: reconcile, recorders, retention schedule
+        """Start a runtime for each enabled camera (default: the settings file's cameras)."""
+        if self.data_center is not None and self.settings.api.start_workers:
+            self.data_center.start()  # once: reconcile, clipper, retention schedule (API-only: none)
         for camera in self.settings.cameras if cameras is None else cameras:
             if camera.enabled:
-                self._start(self.add_camera(camera))
-
-    def _start(self, worker: CameraWorker) -> None:
-        self.started_at[worker.camera.id] = time.time()
-        worker.start()
+                self.add_camera(camera)
+                self.runtimes[camera.id].start()
 
     def restart_camera(self, camera: CameraConfig) -> CameraWorker | None:
         """Apply a changed camera: stop its worker (if any), start a new one if it is enabled.
@@ -150,31 +147,30 @@ class App:
             if not camera.enabled:
                 return None
             worker = self.add_camera(camera)
-            self._start(worker)
+            self.runtimes[camera.id].start()
             return worker
 
     def remove_camera(self, camera_id: str) -> bool:
         """Stop and forget a camera's worker; False when it had none."""
         with self._cameras_lock:
-            worker = self.workers.pop(camera_id, None)
-            self.started_at.pop(camera_id, None)
-            if worker is None:
+            runtime = self.runtimes.pop(camera_id, None)
+            if runtime is None:
                 return False
-            worker.stop()
+            runtime.stop()
             return True
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for every worker to finish (file sources end); True when all did."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not all(w.done for w in self.workers.values()):
+        while not all(rt.done for rt in list(self.runtimes.values())):
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(0.1)
         return True
 
     def close(self) -> None:
-        for worker in list(self.workers.values()):
-            worker.stop()
+        for runtime in list(self.runtimes.values()):
+            runtime.stop()
         self.bus.close()  # drains queued events into the store before it closes
         for close in self.closers:
             close()
@@ -222,13 +218,28 @@ def build_app(settings: Settings, *, detector: Detector | None = None) -> App:
     media = build_storage(settings.media, settings.storage.resolved_media_dir)
     engine = make_engine(settings.storage.resolved_database_url)  # the store has migrated it already
     live = LiveHub(settings.api.ws_queue_size)
-    detector = detector or build_detector(settings)
-    node = App(settings, store, bus, media, detector, writer, engine, live=live, closers=closers)
-    node.operations = attach_operations(node)  # alert rules, AlertEngine on the bus, camera-dark watchdog
-    node.closers.append(node.operations.close)
-    node.data_center = attach_data_center(node)  # started by node.start()
-    node.closers.append(node.data_center.close)
-    node.biometrics = attach_biometrics(node)  # face step only under an active watchlist; redaction
-    node.closers.append(node.biometrics.close)
-    node.closers.append(sealer.close)
+    workers = settings.api.start_workers  # false: an API-only node, which neither records nor purges
+    cams = build_camera_services(
+        settings, engine=engine, bus=bus, media=media, live=live, detector=detector, record=workers,
+        retention=workers,
+    )  # fmt: skip
+    node = App(settings, store, bus, media, cams.factory.detector, writer, engine, factory=cams.factory,
+               live=live, closers=closers)  # fmt: skip
+    alerts_live: LiveSink = live
+    if settings.bus.type == "nats":  # camera changes to the workers, alerts to every API node's sockets
+        from safecity.cluster.changes import CameraAnnouncer
+        from safecity.cluster.live_relay import LiveRelay
+
+        announcer, relay = CameraAnnouncer(settings), LiveRelay(settings, live)
+        node.announce, alerts_live = announcer.announce, relay
+        node.closers += [announcer.close, relay.close]
+    # alert rules, AlertEngine on the bus, camera-dark watchdog; report rate limits shared through the DB
+    ops = attach_operations(
+        settings.operations, node.session, bus, alerts_live, node.camera_statuses, db=engine
+    )
+    node.operations = ops
+    node.data_center, node.biometrics = cams.data_center, cams.biometrics
+    node.closers[:0] = [ops.close]  # before the relay disconnects
+    node.closers.append(cams.close)
+    node.closers.append(sealer.close)  # last: every entry written while closing is witnessed
     return node

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from safecity.accounts.models import UserRow
 from safecity.accounts.passwords import check_password_policy, hash_password
+from safecity.accounts.roles import Role
 from safecity.accounts.sessions import revoke_user_sessions, revoke_user_tokens
-from safecity.api.permissions import Role
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,63}$")
 

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from safecity.analytics.anomaly import ensure_anomaly_rule, to_event
 from safecity.analytics.service import Analytics, whole_hour
 from safecity.bus.base import Bus
 
 if TYPE_CHECKING:
-    from safecity.app import App
+    from safecity.config.models import Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,18 +86,17 @@ class AnalyticsJobs:
             self._thread.join(timeout=10)
 
 
-def analytics_for(node: App) -> Analytics:
-    s = node.settings
-    return Analytics(s.analytics, node.engine, s.storage.data_dir)
+def analytics_for(settings: Settings, engine: Engine) -> Analytics:
+    return Analytics(settings.analytics, engine, settings.storage.data_dir)
 
 
-def seed_anomaly_rule(node: App) -> bool:
+def seed_anomaly_rule(settings: Settings, sessions: Callable[[], Session]) -> bool:
     """Add the "Unusual activity" alert rule when the operations defaults are in use (a deployment that
     lists its own `operations.alert_rules` decides itself whether anomalies alert)."""
-    seeds = node.settings.operations.alert_rules
+    seeds = settings.operations.alert_rules
     if seeds is not None:
         return False
-    db = node.session()
+    db = sessions()
     try:
         added = ensure_anomaly_rule(db)
         db.commit()
@@ -106,9 +108,11 @@ def seed_anomaly_rule(node: App) -> bool:
         db.close()
 
 
-def start_jobs(node: App) -> AnalyticsJobs:
-    if seed_anomaly_rule(node):
+def start_jobs(
+    settings: Settings, engine: Engine, sessions: Callable[[], Session], bus: Bus
+) -> AnalyticsJobs:
+    if seed_anomaly_rule(settings, sessions):
         log.info("alert rule 'Unusual activity' added (anomaly events)")
-    jobs = AnalyticsJobs(analytics_for(node), node.bus)
-    jobs.start(node.settings.analytics.jobs_every_s)
+    jobs = AnalyticsJobs(analytics_for(settings, engine), bus)
+    jobs.start(settings.analytics.jobs_every_s)
     return jobs

@@ -127,7 +127,7 @@ def create_api(node: App) -> FastAPI:
     )
     api.state.node = node
     api.state.closed = False
-    api.state.login_guard = LoginGuard(cfg)
+    api.state.login_guard = LoginGuard(cfg, node.engine)  # failures counted in the DB: shared by API nodes
     warm_up()
     registry = CollectorRegistry(auto_describe=True)
     registry.register(NodeCollector(node))

@@ -14,7 +14,6 @@ from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from safecity.api.camera_store import CameraRow, CameraRowInvalid, list_cameras, seed_cameras, to_config
 from safecity.api.health import GENERIC_SOURCE_ERROR, camera_health
 from safecity.api.schemas import CameraHealthPublic, CameraPublic, CameraUpdate
 from safecity.app import App
@@ -22,6 +21,7 @@ from safecity.config.models import CameraConfig
 from safecity.ingest import SourceSpec, open_source
 from safecity.ingest.spec import redact_url
 from safecity.rules import CameraRules
+from safecity.store.cameras import CameraRow, CameraRowInvalid, list_cameras, seed_cameras, to_config
 
 log = logging.getLogger(__name__)
 GRAB_TIMEOUT_S = 5.0
@@ -47,9 +47,12 @@ def start_cameras(node: App) -> list[CameraConfig]:
 
 
 def apply_camera(node: App, cfg: CameraConfig) -> None:
-    """Make this node's worker follow a changed camera (no-op when this node runs no workers)."""
+    """Make this node's worker follow a changed camera (when this node runs cameras), and tell the
+    cluster's workers (with NATS): the one holding its lease, or the one that claims a new camera."""
     if node.settings.api.start_workers:
         node.restart_camera(cfg)
+    if node.announce is not None:
+        node.announce(cfg.id)
 
 
 def merged_config(row: CameraRow, body: CameraUpdate) -> CameraConfig:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, status
 
-from safecity.api.settings import CameraSourcePolicy
+from safecity.config.api import CameraSourcePolicy
 
 log = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -1,9 +1,7 @@
-"""Camera health: what each worker is doing, a camera that goes dark, and the Prometheus collector.
+"""Camera health on the API: live `camera_status` messages and the Prometheus collector.
 
-Statuses: `starting` (running, no frame yet), `ok`, `dark` (running but no frame for
-`api.camera_dark_after_s`), `error` (the source or the analysis gave up), `stopped` (the worker ended:
-a file that is not looped). `CameraStatusMonitor` polls them and publishes a `camera_status` live message
-on every change:
+The statuses are defined by the camera runtime (`safecity.runtime.health`). `CameraStatusMonitor` polls
+them and publishes a `camera_status` live message on every change:
 
     {"type": "camera_status", "data": {"camera_id": "gate-1", "status": "dark", "previous": "ok",
      "last_frame_at": "2025-...Z" | null, "seconds_since_frame": 12.4 | null, "error": null,
@@ -16,99 +14,24 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from safecity.app import App
-from safecity.pipeline.worker import CameraWorker
+from safecity.runtime.health import STATUSES, CameraHealth, Status, camera_health, iso_time
 
 GENERIC_SOURCE_ERROR = "the source or the analysis failed (details in the server log)"
-Status = Literal["starting", "ok", "dark", "error", "stopped"]
-STATUSES: tuple[Status, ...] = ("starting", "ok", "dark", "error", "stopped")
+__all__ = [
+    "GENERIC_SOURCE_ERROR", "STATUSES", "CameraHealth", "CameraStatusMonitor", "NodeCollector", "Status",
+    "camera_health",
+]  # fmt: skip
 POLL_S = 1.0
 
 
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
-
-
-@dataclass(frozen=True, slots=True)
-class CameraHealth:
-    camera_id: str
-    status: Status
-    running: bool
-    analysed_fps: float
-    frames_analysed: int
-    frames_dropped: int
-    events: int
-    detector_latency_ms: float
-    detector_runs: int
-    detector_seconds: float
-    reconnects: int
-    last_frame_ts: float | None
-    seconds_since_frame: float | None
-    error: str | None
-
-    @property
-    def last_frame_at(self) -> str | None:
-        return _iso(self.last_frame_ts)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["last_frame_at"] = self.last_frame_at
-        return out
-
-
-def _status(worker: CameraWorker, since_frame: float | None, dark_after_s: float) -> Status:
-    m = worker.metrics
-    if m.error:
-        return "error"
-    if worker.done or not m.running:
-        return "stopped" if worker.done else "starting"
-    if since_frame is None:
-        return "starting"
-    return "dark" if since_frame > dark_after_s else "ok"
-
-
-def camera_health(
-    worker: CameraWorker, started_at: float | None, dark_after_s: float, now: float | None = None
-) -> CameraHealth:
-    """A point-in-time reading of one worker (thread-safe: it only reads counters)."""
-    now = time.time() if now is None else now
-    m, stats, times = worker.metrics, worker.source.stats, worker.analyzer.times
-    last = stats.last_frame_wall
-    since = now - last if last is not None else None
-    status = _status(worker, since, dark_after_s)
-    if status == "starting" and started_at is not None and now - started_at > dark_after_s:
-        status = "dark"  # never delivered a frame within the grace period
-    return CameraHealth(
-        camera_id=worker.camera.id,
-        status=status,
-        running=m.running and not worker.done,
-        analysed_fps=round(m.analysed_fps, 3),
-        frames_analysed=m.frames_analysed,
-        frames_dropped=m.frames_dropped + stats.frames_dropped,
-        events=m.events,
-        detector_latency_ms=round(times.last_detect_ms, 3),
-        detector_runs=times.detector_runs,
-        detector_seconds=times.detect_s,
-        reconnects=stats.reconnects,
-        last_frame_ts=last,
-        seconds_since_frame=None if since is None else round(since, 3),
-        error=m.error,
-    )
-
-
 def node_health(node: App, now: float | None = None) -> list[CameraHealth]:
-    dark_after = node.settings.api.camera_dark_after_s
-    return [
-        camera_health(w, node.started_at.get(cid), dark_after, now)
-        for cid, w in sorted(dict(node.workers).items())
-    ]
+    return node.health(now)
 
 
 class CameraStatusMonitor:
@@ -135,7 +58,7 @@ class CameraStatusMonitor:
                 "last_frame_at": h.last_frame_at,
                 "seconds_since_frame": h.seconds_since_frame,
                 "error": GENERIC_SOURCE_ERROR if h.error else None,  # the details are in the log
-                "at": _iso(time.time() if now is None else now),
+                "at": iso_time(time.time() if now is None else now),
             }
             self.node.live.broadcast("camera_status", data, h.camera_id)
             changes.append(data)

@@ -6,21 +6,9 @@ of permissions. Camera-scoped data is further filtered by the user's camera acce
 
 from __future__ import annotations
 
-import enum
 from types import MappingProxyType
 
-
-class Role(enum.StrEnum):
-    VIEWER = "viewer"
-    OPERATOR = "operator"
-    SUPERVISOR = "supervisor"
-    INVESTIGATOR = "investigator"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-    FIELD_UNIT = "field-unit"
-    NATIONAL_VIEWER = "national-viewer"  # federation: aggregates and redacted summaries of every city
-    NATIONAL_OPERATOR = "national-operator"  # ... and may ask a city for an incident's redacted media
-
+from safecity.accounts.roles import Role as Role  # the domain owns roles; this maps them to permissions
 
 PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
     {

@@ -15,10 +15,11 @@ import math
 from datetime import datetime
 
 from fastapi import HTTPException, Request, Response, status
+from sqlalchemy import Engine
 
 from safecity.api.deps import CSRF_COOKIE, SESSION_COOKIE
-from safecity.api.ratelimit import SlidingWindowLimiter
-from safecity.api.settings import ApiConfig
+from safecity.config.api import ApiConfig
+from safecity.store.ratelimit import DbRateLimiter, SlidingWindowLimiter
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
@@ -66,11 +67,23 @@ def client_ip(request: Request) -> str:
 
 class LoginGuard:
     """Failed logins per username and per client address, in a sliding window; over either limit the
-    login answers 429 with Retry-After before looking at the password."""
+    login answers 429 with Retry-After before looking at the password. With `db` (what `create_api` passes)
+    the failures are counted in the database, so every API node behind a balancer sees the same count."""
 
-    def __init__(self, cfg: ApiConfig) -> None:
-        self.by_user = SlidingWindowLimiter(cfg.login_max_failures_per_user, cfg.login_window_s)
-        self.by_ip = SlidingWindowLimiter(cfg.login_max_failures_per_ip, cfg.login_window_s)
+    def __init__(self, cfg: ApiConfig, db: Engine | None = None) -> None:
+        window, per_user, per_ip = (
+            cfg.login_window_s,
+            cfg.login_max_failures_per_user,
+            cfg.login_max_failures_per_ip,
+        )
+        self.by_user: SlidingWindowLimiter | DbRateLimiter
+        self.by_ip: SlidingWindowLimiter | DbRateLimiter
+        if db is None:
+            self.by_user = SlidingWindowLimiter(per_user, window)
+            self.by_ip = SlidingWindowLimiter(per_ip, window)
+        else:
+            self.by_user = DbRateLimiter(db, "login_user", per_user, window)
+            self.by_ip = DbRateLimiter(db, "login_ip", per_ip, window)
 
     def check(self, username: str, ip: str) -> None:
         waits = [w for w in (self.by_user.retry_after(username), self.by_ip.retry_after(ip)) if w]

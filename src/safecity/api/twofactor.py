@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from safecity.accounts import totp
 from safecity.accounts.models import UserRow
-from safecity.api.settings import ApiConfig
+from safecity.config.api import ApiConfig
 
 STAGE_TTL = timedelta(minutes=10)  # a half-signed-in session lasts this long
 

@@ -1,24 +1,27 @@
 """Wiring of biometrics into a node: the watchlist registry and its sweeper, one face step per camera, and
-snapshot redaction. `build_app` calls `attach_biometrics(node)`; models load on first use only, so a node
-without an active watchlist never loads the face embedding, and one that writes no snapshot never loads
-the face detector.
+snapshot redaction. Nodes call `attach_biometrics(settings, sessions, live)`; models load on first use
+only, so a node without an active watchlist never loads the face embedding, and one that writes no
+snapshot never loads the face detector.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from safecity.biometrics.config import BiometricsConfig
 from safecity.biometrics.stage import FaceModels, FaceStage, WatchlistRegistry
 from safecity.media.face_redaction import FaceRedactor
 from safecity.media.snapshots import encode_jpeg
 from safecity.media.storage import LocalMediaStorage
+from safecity.operations.live import LiveSink
 from safecity.pipeline.analyzer import Analysis
 from safecity.types import class_ids
 from safecity.vision.faces import PERSON, CenterFaceDetector, FaceEmbedder
@@ -26,7 +29,7 @@ from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTO
 from safecity.vision.models import default_cache_dir
 
 if TYPE_CHECKING:
-    from safecity.app import App
+    from safecity.config.models import Settings
 
 log = logging.getLogger(__name__)
 ORIGINALS_PREFIX = "originals"
@@ -39,11 +42,18 @@ def original_key(snapshot_key: str) -> str:
 
 
 class Biometrics:
-    def __init__(self, node: App, config: BiometricsConfig, cache_dir: Path, sealed_dir: Path) -> None:
-        self.node, self.config, self.cache_dir = node, config, cache_dir
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        live: LiveSink,
+        config: BiometricsConfig,
+        cache_dir: Path,
+        sealed_dir: Path,
+    ) -> None:
+        self.sessions, self.live, self.config, self.cache_dir = sessions, live, config, cache_dir
         # match crops and unblurred originals: a store of their own, which the media API does not serve
         self.sealed = LocalMediaStorage(sealed_dir)
-        self.registry = WatchlistRegistry(node.session, config, self.sealed.delete)
+        self.registry = WatchlistRegistry(sessions, config, self.sealed.delete)
         self.models = FaceModels(self._load_models)
         self.redactor = FaceRedactor(
             self._load_detector, threshold=config.redaction.threshold, max_side=config.redaction.max_side
@@ -71,7 +81,7 @@ class Biometrics:
             camera_id,
             self.registry,
             self.models,
-            self.node.session,
+            self.sessions,
             self.sealed,
             self.config,
             notify=self._notify,
@@ -84,7 +94,7 @@ class Biometrics:
 
     def _notify(self, data: dict[str, object]) -> None:
         camera = data.get("camera_id")
-        self.node.live.broadcast(
+        self.live.broadcast(
             "face_match", data, camera if isinstance(camera, str) else None, permission=REVIEW_PERMISSION
         )
 
@@ -130,10 +140,9 @@ class Biometrics:
                 log.exception("face counts of camera %s not audited", stage.camera_id)
 
 
-def attach_biometrics(node: App) -> Biometrics:
-    settings = node.settings
+def attach_biometrics(settings: Settings, sessions: Callable[[], Session], live: LiveSink) -> Biometrics:
     cache = settings.models.cache_dir or default_cache_dir()
     sealed = settings.biometrics.sealed_dir or settings.storage.data_dir / "sealed"
-    bio = Biometrics(node, settings.biometrics, cache, sealed)
+    bio = Biometrics(sessions, live, settings.biometrics, cache, sealed)
     bio.start()
     return bio

@@ -1,5 +1,12 @@
 """`safecity worker`: a process that runs the cameras it holds a lease on, on one of many hosts.
 
+This module is lease logic only: a camera is built by the node's `CameraFactory` (`safecity.runtime`),
+exactly as in `safecity serve` (analysis, face step, redacted snapshots, recording), with the lease as
+its gate. The cameras come from the database (seeded from the settings file the first time); a camera
+added, changed or disabled through the API is announced on NATS (`safecity.cluster.changes`) and applied
+on the next tick: a held camera restarts under the same lease, a disabled one is released, a new one is
+claimed by whichever worker the balance picks.
+
 Every worker runs the same loop, once per `claim_every_s`:
 1. every `renew_period_s` (TTL/3 by default): put its heartbeat, then renew each held lease with an
    `update` naming the revision it holds; a renewal that fails for any reason (lost the race, timed
@@ -23,7 +30,7 @@ Safety: no camera is ever processed by two workers at once.
   comes at least `stop_budget_s` before B can possibly claim the camera (clock *rates* on the two hosts
   agree to parts per million; no clock synchronisation is assumed).
 - A fence gates everything that leaves A's camera worker: after each frame's analysis and before any
-  event or snapshot is produced (`LeasedAnalyzer`), and again at publish (`FencedBus`), A checks that
+  event or snapshot is produced (`GatedAnalyzer`), and again at publish (`GatedBus`), A checks that
   the lease was not revoked and its deadline has not passed. A failed renewal or a release revokes the
   fence before anything else (a release deletes the key only after); threads are stopped afterwards,
   off the lease loop, so a slow source cannot delay other renewals.
@@ -46,20 +53,29 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from safecity.bus.base import Bus, Handler, Unsubscribe
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
 from safecity.bus.nats import NatsBus
 from safecity.bus.nats_loop import LoopThread, connect
 from safecity.bus.nats_security import connect_options
+from safecity.cluster.changes import RESYNC_S, ChangeInbox, changes_subject
 from safecity.cluster.leases import Lease, LeaseError, LeaseTable
 from safecity.config.models import CameraConfig, Settings
-from safecity.media.storage import LocalMediaStorage, MediaStorage
-from safecity.pipeline.analyzer import Analysis, FrameAnalyzer
-from safecity.pipeline.worker import CameraWorker
-from safecity.types import Event, Frame, empty_tracks
+from safecity.governance.audit_witness import install as install_audit_key
+from safecity.media.config import build_storage
+from safecity.media.storage import MediaStorage
+from safecity.operations.live import NullLive
+from safecity.runtime.camera import CameraFactory, CameraRuntime
+from safecity.runtime.services import CameraServices, build_camera_services
+from safecity.store import make_engine, upgrade
+from safecity.store.cameras import CameraRowInvalid, list_cameras, seed_cameras, to_config
 from safecity.vision.detector import Detector
 
 log = logging.getLogger(__name__)
@@ -119,56 +135,23 @@ class Fence:
             self._revoked = True
 
 
-class LeasedAnalyzer(FrameAnalyzer):
-    """A `FrameAnalyzer` whose results only count while its fence is open (see the module docstring)."""
+class LeaseGate:
+    """A camera runtime's gate (`safecity.runtime.camera.Gate`): its lease's fence, and the activity log."""
 
-    def __init__(
-        self,
-        camera: CameraConfig,
-        settings: Settings,
-        detector: Detector,
-        fence: Fence,
-        activity: ActivityLog,
-    ) -> None:
-        super().__init__(camera, settings, detector)
-        self.fence = fence
-        self.activity = activity
+    def __init__(self, fence: Fence, activity: ActivityLog, camera_id: str) -> None:
+        self.fence, self.activity, self.camera_id = fence, activity, camera_id
 
-    def analyse(self, frame: Frame) -> Analysis:
-        if not self.fence.is_open():
-            return Analysis(frame, empty_tracks(), [], detected=False)
-        result = super().analyse(frame)
-        if not self.fence.is_open():  # the deadline passed during the analysis: nothing leaves
-            return Analysis(frame, result.tracks, [], detected=result.detected)
-        self.activity.record("frame", self.camera.id, self.fence.claim, seq=frame.seq)
-        return result
+    def is_open(self) -> bool:
+        return self.fence.is_open()
 
-
-class FencedBus:
-    """The shared bus as one camera sees it: publishes only while that camera's fence is open."""
-
-    def __init__(self, bus: Bus, fence: Fence) -> None:
-        self.bus = bus
-        self.fence = fence
-        self.dropped = 0
-
-    def publish(self, event: Event) -> None:
-        if self.fence.is_open():
-            self.bus.publish(event)
-        else:
-            self.dropped += 1
-
-    def subscribe(self, handler: Handler, durable: str | None = None) -> Unsubscribe:
-        return self.bus.subscribe(handler, durable)
-
-    def close(self) -> None:
-        """The shared bus belongs to the worker process, which closes it."""
+    def analysed(self, seq: int) -> None:
+        self.activity.record("frame", self.camera_id, self.fence.claim, seq=seq)
 
 
 @dataclass
 class _Held:
     fence: Fence
-    worker: CameraWorker
+    runtime: CameraRuntime
 
 
 def rendezvous_order(worker_id: str, cameras: list[str]) -> list[str]:
@@ -190,31 +173,79 @@ class ClusterWorker:
     ) -> None:
         if settings.bus.type != "nats":
             raise ValueError("safecity worker needs bus.type: nats (cameras are shared through NATS)")
-        from safecity.app import build_detector
-
         self.settings = settings
         self.cfg = settings.cluster
         self.worker_id = worker_id
-        self.cameras = {c.id: c for c in settings.cameras if c.enabled}
-        self.preference = rendezvous_order(worker_id, list(self.cameras))
         self.activity = ActivityLog(activity_log, worker_id)
-        self.detector = detector or build_detector(settings)
-        self.media = media or LocalMediaStorage(settings.storage.resolved_media_dir)
         self.held: dict[str, _Held] = {}
         self.cooldown: dict[str, float] = {}
+        self.inbox = ChangeInbox()
         self._stoppers: list[threading.Thread] = []
         self._next_renew = 0.0
+        self._next_resync = time.monotonic() + RESYNC_S
         self._closed = False
+        self.engine = self._database(settings)
+        # face matches and media actions of this worker's cameras are audit entries: signed and witnessed
+        storage_cfg = settings.storage
+        self._sealer = install_audit_key(
+            storage_cfg.resolved_database_url, settings.audit, storage_cfg.data_dir
+        )
+        self.cameras = self._seed_and_load(settings.cameras)
+        self.preference = rendezvous_order(worker_id, list(self.cameras))
         self._loop = LoopThread(f"leases-{worker_id}")
         try:
             self._nc = self._loop.call(
                 connect(settings.bus.url, f"leases-{worker_id}", 5.0, connect_options(settings.bus)), 15.0
             )
             self.leases = LeaseTable(self._loop, self._nc.jetstream(), self.cfg, worker_id)
+            self._loop.call(self._nc.subscribe(changes_subject(self.cfg), cb=self.inbox.on_message), 5.0)
             self.bus = NatsBus(settings.bus, name=f"worker-{worker_id}")
+            storage = media or build_storage(settings.media, settings.storage.resolved_media_dir)
+            # the same camera services as `serve`, minus what runs once per cluster (retention)
+            self.services: CameraServices = build_camera_services(
+                settings, engine=self.engine, bus=self.bus, media=storage, live=NullLive(),
+                detector=detector, record=True, retention=False, clips_durable=None,
+            )  # fmt: skip
+            self.services.data_center.start()
         except BaseException:
             self._loop.stop()
+            self._sealer.close()
+            self.engine.dispose()
             raise
+
+    @property
+    def factory(self) -> CameraFactory:
+        return self.services.factory
+
+    @staticmethod
+    def _database(settings: Settings) -> Engine:
+        settings.storage.data_dir.mkdir(parents=True, exist_ok=True)
+        url = settings.storage.resolved_database_url
+        upgrade(url)
+        return make_engine(url)
+
+    def _seed_and_load(self, seeds: Iterable[CameraConfig]) -> dict[str, CameraConfig]:
+        """Add the settings file's cameras the database lacks (as `serve` does), then read them all."""
+        with Session(self.engine) as db:
+            try:
+                seed_cameras(db, seeds)
+                db.commit()
+            except IntegrityError:  # another node seeded them at the same moment
+                db.rollback()
+        loaded = self._load(None)
+        return {cid: cfg for cid, cfg in loaded.items() if cfg is not None and cfg.enabled}
+
+    def _load(self, ids: set[str] | None) -> dict[str, CameraConfig | None]:
+        """The cameras `ids` (None: all) as stored; None for one that is gone or no longer validates."""
+        out: dict[str, CameraConfig | None] = dict.fromkeys(ids or (), None)
+        with Session(self.engine) as db:
+            for row in list_cameras(db, ids):
+                try:
+                    out[row.id] = to_config(row)
+                except CameraRowInvalid as exc:
+                    log.error("worker %s: %s", self.worker_id, exc)
+                    out[row.id] = None
+        return out
 
     def run(self, stop: threading.Event) -> None:
         try:
@@ -233,8 +264,33 @@ class ClusterWorker:
             self._renew_all()
         for cam in [c for c, h in self.held.items() if not h.fence.is_open()]:
             self._stop(cam, "expired")  # no renewal reached the server in time: stop before anyone may claim
+        self._apply_changes(now)
         self._reap_failed()
         self._balance()
+
+    def _apply_changes(self, now: float) -> None:
+        """Follow the database: cameras announced since the last tick, or all of them now and then."""
+        ids: set[str] | None = self.inbox.take()
+        if now >= self._next_resync:
+            self._next_resync, ids = now + RESYNC_S, None
+        elif not ids:
+            return
+        try:
+            loaded = self._load(ids)
+        except Exception as exc:  # the database is away: keep running what we have
+            log.warning("worker %s: cameras not re-read: %s", self.worker_id, exc)
+            return
+        if ids is None:
+            loaded = {**dict.fromkeys(self.cameras), **loaded}  # a camera deleted from the table goes too
+        for cam, cfg in loaded.items():
+            if cfg is None or not cfg.enabled:
+                if self.cameras.pop(cam, None) is not None and cam in self.held:
+                    self._release(cam)
+                continue
+            old, self.cameras[cam] = self.cameras.get(cam), cfg
+            if cam in self.held and old != cfg:
+                self._restart(cam)
+        self.preference = rendezvous_order(self.worker_id, list(self.cameras))
 
     def _heartbeat(self) -> None:
         try:
@@ -255,12 +311,12 @@ class ClusterWorker:
 
     def _reap_failed(self) -> None:
         for cam, held in list(self.held.items()):
-            if held.worker.done and held.worker.metrics.error:
+            if held.runtime.done and held.runtime.metrics.error:
                 log.warning(
                     "worker %s: camera %s failed (%s); releasing it",
                     self.worker_id,
                     cam,
-                    held.worker.metrics.error,
+                    held.runtime.metrics.error,
                 )
                 self._release(cam)
                 self.cooldown[cam] = time.monotonic() + FAILED_CAMERA_COOLDOWN_S
@@ -292,23 +348,37 @@ class ClusterWorker:
                 self._start(cam, lease)
 
     def _start(self, cam: str, lease: Lease) -> None:
-        camera = self.cameras[cam]
         fence = Fence(lease)
         self.activity.record("claim", cam, lease.revision)
-        analyzer = LeasedAnalyzer(camera, self.settings, self.detector, fence, self.activity)
-        worker = CameraWorker(camera, analyzer, FencedBus(self.bus, fence), self.media)
-        self.held[cam] = _Held(fence, worker)
-        worker.start()
+        runtime = self.services.factory.build(self.cameras[cam], LeaseGate(fence, self.activity, cam))
+        self.held[cam] = _Held(fence, runtime)
+        runtime.start()
         log.info("worker %s: camera %s claimed (revision %d)", self.worker_id, cam, lease.revision)
 
+    def _restart(self, cam: str) -> None:
+        """A held camera changed: a new runtime under the same lease, once the old one has stopped."""
+        held = self.held[cam]
+        new = self.services.factory.build(self.cameras[cam], LeaseGate(held.fence, self.activity, cam))
+        old, held.runtime = held.runtime, new
+
+        def swap() -> None:
+            old.stop()
+            new.start()
+
+        self._background(swap, f"restart-{cam}")
+        log.info("worker %s: camera %s changed; restarting it", self.worker_id, cam)
+
+    def _background(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._stoppers = [t for t in self._stoppers if t.is_alive()] + [thread]
+
     def _stop(self, cam: str, reason: str) -> Lease:
-        """Revoke the fence now (nothing more leaves), stop the threads in the background."""
+        """Revoke the fence now (nothing more leaves), stop the runtime in the background."""
         held = self.held.pop(cam)
         held.fence.revoke()
         self.activity.record(reason, cam, held.fence.claim)
-        stopper = threading.Thread(target=held.worker.stop, name=f"stop-{cam}", daemon=True)
-        stopper.start()
-        self._stoppers = [t for t in self._stoppers if t.is_alive()] + [stopper]
+        self._background(held.runtime.stop, f"stop-{cam}")
         return held.fence.lease
 
     def _release(self, cam: str) -> None:
@@ -335,9 +405,12 @@ class ClusterWorker:
         for t in self._stoppers:
             t.join(STOP_JOIN_S)
         self.bus.close()
+        self.services.close()
         try:
             self._loop.call(self._nc.close(), 5.0)
         except Exception as exc:
             log.debug("closing the lease connection: %s", exc)
         self._loop.stop()
+        self._sealer.close()
+        self.engine.dispose()
         self.activity.close()

@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from safecity.analytics.config import AnalyticsConfig
-from safecity.api.settings import ApiConfig
 from safecity.biometrics.config import BiometricsConfig
 from safecity.bus.config import BusConfig, MqttConfig
 from safecity.cluster.config import ClusterConfig
+from safecity.config.api import ApiConfig
 from safecity.federation.config import FederationConfig
 from safecity.governance.audit_config import AuditConfig
 from safecity.governance.retention_config import RetentionConfig

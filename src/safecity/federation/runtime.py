@@ -17,11 +17,9 @@ log = logging.getLogger(__name__)
 
 
 def _health(node: App) -> list[CameraHealth]:
-    from safecity.api.health import node_health
-
     by_id = {c.id: c for c in node.settings.cameras}
     out = []
-    for h in node_health(node):
+    for h in node.health():
         cam = by_id.get(h.camera_id)
         out.append(
             CameraHealth(

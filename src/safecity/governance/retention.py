@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import unquote
 
 from sqlalchemy import Engine, MetaData, Table, and_, case, false, func, inspect, not_, or_, select
@@ -309,11 +309,25 @@ def _snapshot_locked(locks: LockSet, obj: MediaObject) -> bool:
     return len(parts) == 4 and locks.covers(unquote(parts[1]), obj.modified, obj.modified)
 
 
+class ClusterLease(Protocol):
+    """A lease only one node of the cluster holds at a time (`safecity.store.coordination.DbLease`)."""
+
+    def acquire(self) -> bool: ...
+
+
 class RetentionScheduler:
     """Runs `Retention.run()` every `interval_s` in a daemon thread (first run shortly after start)."""
 
-    def __init__(self, retention: Retention, interval_s: float, first_delay_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        retention: Retention,
+        interval_s: float,
+        first_delay_s: float = 30.0,
+        *,
+        lease: ClusterLease | None = None,
+    ) -> None:
         self.retention, self.interval_s, self.first_delay_s = retention, interval_s, first_delay_s
+        self.lease = lease  # with several nodes: only the holder purges (once per cluster)
         self.runs = 0
         self.last: PurgeReport | None = None
         self._stop = threading.Event()
@@ -333,7 +347,14 @@ class RetentionScheduler:
         while not self._stop.wait(delay):
             delay = self.interval_s
             try:
-                self.last = self.retention.run()
-                self.runs += 1
+                self.run_once()
             except Exception:
                 log.exception("retention: scheduled run failed")
+
+    def run_once(self) -> PurgeReport | None:
+        """Purge now if this node holds the retention lease (or needs none); None when another node does."""
+        if self.lease is not None and not self.lease.acquire():
+            return None
+        self.last = self.retention.run()
+        self.runs += 1
+        return self.last

@@ -65,6 +65,7 @@ class CameraWorker:
         pace: bool | None = None,
         observe: Callable[[Analysis], None] | None = None,
         redact: Callable[[np.ndarray, Analysis, str], np.ndarray] | None = None,
+        publish_while: Callable[[], bool] | None = None,
     ) -> None:
         self.camera = camera
         self.analyzer = analyzer
@@ -72,6 +73,7 @@ class CameraWorker:
         self.media = media
         self.observe = observe  # the face step (biometrics), after each analysed frame
         self.redact = redact  # faces blurred in the snapshot before it is encoded (biometrics)
+        self.publish_while = publish_while  # a cluster lease: once it closes, no snapshot, no event leaves
         file = is_file_source(camera.source)
         self.pace = camera.loop if pace is None else pace  # a looped demo file plays at its own speed
         self.lossless = file and not self.pace
@@ -193,6 +195,8 @@ class CameraWorker:
         """Snapshot, then publish, in analysis order; the bounded outbox holds analysis back only when full,
         so no event is ever dropped."""
         while (item := self._outbox.get()) is not None:
+            if self.publish_while is not None and not self.publish_while():
+                continue  # the lease is gone: its holder's output ends here (and stopping is quick)
             try:
                 event = item.event
                 if item.result is not None:

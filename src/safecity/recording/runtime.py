@@ -1,8 +1,12 @@
-"""Wiring of the data center into a node: recorders, event clips, scheduled retention.
+"""Wiring of the data center into a node: the recording service, event clips, scheduled retention.
 
-`build_app` calls `attach_data_center(node)`; `App.start()` calls `DataCenter.start()` (reconcile, then
-recorders), `App.close()` stops it. The event clipper subscribes to the bus as the durable consumer
-`clips`, so with NATS a restarted node still cuts the clips of events it missed.
+`attach_data_center(...)` gets narrow dependencies (settings, database engine, media, bus), not the node.
+`DataCenter.start()` reconciles and starts the clipper and the retention schedule; each camera's runtime
+starts and stops its own recorder (`RecordingService.start_camera`). The event clipper subscribes to the
+bus as the durable consumer `clips` (a serving node: with NATS a restarted node still cuts the clips of
+events it missed) or, on a cluster worker, as an ephemeral consumer that sees every event and cuts the
+clips of the cameras recorded there. Retention runs behind the database lease `retention`, so a cluster
+purges once per interval however many nodes run it.
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from safecity.bus.base import Unsubscribe
+from sqlalchemy import Engine
+
+from safecity.bus.base import Bus, Unsubscribe
 from safecity.governance.retention import Retention, RetentionScheduler
-from safecity.media.storage import ManagedStorage
+from safecity.media.storage import ManagedStorage, MediaStorage
 from safecity.recording.config import RecordingPolicy, recording_policy
 from safecity.recording.service import RecordingService
+from safecity.store.coordination import DbLease
 
 if TYPE_CHECKING:
-    from safecity.app import App
     from safecity.config.models import Settings
 
 log = logging.getLogger(__name__)
@@ -61,18 +67,29 @@ class DataCenter:
         self.recording.stop()
 
 
-def attach_data_center(node: App) -> DataCenter:
-    settings = node.settings
-    storage = node.media
-    if not isinstance(storage, ManagedStorage):
-        raise TypeError(f"the data center needs a ManagedStorage backend, got {type(storage).__name__}")
+def attach_data_center(
+    settings: Settings,
+    engine: Engine,
+    media: MediaStorage,
+    bus: Bus,
+    *,
+    retention: bool = True,
+    clips_durable: str | None = "clips",
+    node_id: str = "node",
+) -> DataCenter:
+    """The data center of a node. `retention=False`: this node never purges (cluster workers, API-only
+    nodes); `clips_durable=None`: the clipper sees every event (a worker, see the module docstring)."""
+    if not isinstance(media, ManagedStorage):
+        raise TypeError(f"the data center needs a ManagedStorage backend, got {type(media).__name__}")
     spool = settings.storage.data_dir / "spool"
-    service = RecordingService(node.engine, storage, settings.recording, policies(settings), spool)
-    retention = Retention(node.engine, storage, settings.retention)
-    scheduler = (
-        RetentionScheduler(retention, settings.retention.interval_s) if settings.retention.enabled else None
-    )
-    center = DataCenter(service, retention, scheduler)
+    # the settings file's cameras are reconciled at start; recorders follow the camera runtimes
+    service = RecordingService(engine, media, settings.recording, policies(settings), spool, autostart=False)
+    purge = Retention(engine, media, settings.retention)
+    scheduler = None
+    if retention and settings.retention.enabled:
+        lease = DbLease(engine, "retention", node_id, ttl_s=max(3 * settings.retention.interval_s, 600.0))
+        scheduler = RetentionScheduler(purge, settings.retention.interval_s, lease=lease)
+    center = DataCenter(service, purge, scheduler)
     if service.clipper is not None:
-        center.unsubscribe = node.bus.subscribe(service.clipper, durable="clips")
+        center.unsubscribe = bus.subscribe(service.clipper, durable=clips_durable)
     return center

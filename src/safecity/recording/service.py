@@ -39,6 +39,7 @@ class RecordingService:
     spool_root: Path
     recorders: dict[str, CameraRecorder] = field(default_factory=dict)
     clipper: EventClipper | None = None
+    autostart: bool = True  # start() records `policies`; False: camera runtimes call start_camera()
 
     def __post_init__(self) -> None:
         self.store = SegmentStore(self.engine, self.storage)
@@ -47,9 +48,12 @@ class RecordingService:
         self._retry: threading.Thread | None = None
         self._pending: set[Path] = set()  # spool files handed to the pool, not stored yet
         self._lock = threading.Lock()
-        recorded = {p.camera_id: p.segment_seconds for p in self.policies if p.enabled}
-        if recorded and self.config.clips.event_kinds:
-            self.clipper = EventClipper(self.engine, self.storage, self.config.clips, recorded, self.clip_dir)
+        # the cameras recorded here, shared with the clipper (camera runtimes come and go at run time)
+        self.segment_seconds = {p.camera_id: p.segment_seconds for p in self.policies if p.enabled}
+        if self.config.clips.event_kinds:
+            self.clipper = EventClipper(
+                self.engine, self.storage, self.config.clips, self.segment_seconds, self.clip_dir
+            )
 
     @property
     def segment_spool(self) -> Path:
@@ -77,15 +81,35 @@ class RecordingService:
     def start(self) -> None:
         report = self.reconcile()
         log.info("recording: reconciled at start: %s", report)
-        for policy in self.policies:
-            if policy.enabled:
-                recorder = CameraRecorder(policy, self.segment_spool, self._commit_later)
-                self.recorders[policy.camera_id] = recorder
-                recorder.start()
+        for policy in self.policies if self.autostart else []:
+            self.start_camera(policy)
         if self.clipper is not None:
             self.clipper.start()
         self._retry = threading.Thread(target=self._retry_loop, name="recording-retry", daemon=True)
         self._retry.start()
+
+    def start_camera(self, policy: RecordingPolicy) -> bool:
+        """Record one camera (its runtime calls this when it starts); False when its policy says no."""
+        if not policy.enabled:
+            return False
+        self.stop_camera(policy.camera_id)
+        recorder = CameraRecorder(policy, self.segment_spool, self._commit_later)
+        with self._lock:
+            self.recorders[policy.camera_id] = recorder
+            self.segment_seconds[policy.camera_id] = policy.segment_seconds
+        recorder.start()
+        return True
+
+    def stop_camera(self, camera_id: str, timeout: float = 15.0) -> bool:
+        """Stop recording one camera (its last segment is finished and stored); False when it was not."""
+        with self._lock:
+            recorder = self.recorders.pop(camera_id, None)
+            self.segment_seconds.pop(camera_id, None)
+        if recorder is None:
+            return False
+        recorder.request_stop()
+        recorder.join(timeout)
+        return True
 
     def _commit_later(self, info: SegmentInfo) -> None:
         with self._lock:
@@ -111,13 +135,16 @@ class RecordingService:
     def _busy(self) -> set[Path]:
         with self._lock:
             busy = set(self._pending)
-        return busy | {p for r in self.recorders.values() if (p := r.current_path) is not None}
+            recorders = list(self.recorders.values())
+        return busy | {p for r in recorders if (p := r.current_path) is not None}
 
     def stop(self) -> None:
         self._stop.set()
-        for recorder in self.recorders.values():
+        with self._lock:
+            recorders = list(self.recorders.values())
+        for recorder in recorders:
             recorder.request_stop()
-        for recorder in self.recorders.values():
+        for recorder in recorders:
             recorder.join(15.0)
         self._pool.shutdown(wait=True)  # the last segments are stored ...
         if self.clipper is not None:

@@ -7,6 +7,7 @@ in-memory SQLite database is migrated on its own connection).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
 
 from safecity.store.engine import make_engine, normalize_url
 
@@ -73,11 +75,27 @@ def upgrade_connection(conn: Connection, revision: str = "head") -> None:
     command.upgrade(cfg, revision)
 
 
+MIGRATION_LOCK = 0x5AFEC17  # PostgreSQL advisory lock key: one node migrates at a time
+SQLITE_ATTEMPTS = 5
+
+
 def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Bring the database at `url` up to `revision` (default: the head of the one linear history)."""
+    """Bring the database at `url` up to `revision` (default: the head of the one linear history).
+
+    Several nodes may start at once: on PostgreSQL they queue on an advisory lock; on SQLite (one host)
+    a process that loses the race to another migrating the same file retries once that one is done."""
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
-            upgrade_connection(conn, revision)
+        for attempt in range(SQLITE_ATTEMPTS):
+            try:
+                with engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+                    upgrade_connection(conn, revision)
+                return
+            except OperationalError:
+                if engine.dialect.name != "sqlite" or attempt == SQLITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
     finally:
         engine.dispose()

@@ -50,7 +50,7 @@ T = TypeVar("T")
 
 
 def on_start(node: App) -> None:
-    _JOBS[id(node)] = start_jobs(node)
+    _JOBS[id(node)] = start_jobs(node.settings, node.engine, node.session, node.bus)
 
 
 def on_stop(node: App) -> None:
@@ -62,7 +62,8 @@ def on_stop(node: App) -> None:
 def get_analytics(request: Request) -> Analytics:
     found = getattr(request.app.state, "analytics", None)
     if not isinstance(found, Analytics):
-        found = request.app.state.analytics = analytics_for(get_node(request))
+        node = get_node(request)
+        found = request.app.state.analytics = analytics_for(node.settings, node.engine)
     return found
 
 

@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from safecity.api.camera_service import apply_camera, camera_public, check_runnable, merged_config
 from safecity.api.camera_sources import enforce_source_policy
-from safecity.api.camera_store import CameraRow, get_camera, insert_camera, list_cameras, update_camera
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
 from safecity.api.schemas import CameraCreate, CameraId, CameraPublic, CameraUpdate
 from safecity.config.models import CameraConfig
+from safecity.store.cameras import CameraRow, get_camera, insert_camera, list_cameras, update_camera
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 Reader = Annotated[Principal, Depends(require("cameras:read"))]

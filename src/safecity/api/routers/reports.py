@@ -21,7 +21,6 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
-from safecity.api.camera_store import get_camera, list_cameras
 from safecity.api.deps import DbSession, Node, Principal, require
 from safecity.api.routers._operations import IdPath, Ops, actor, commit, publish, translated
 from safecity.app import App
@@ -41,6 +40,7 @@ from safecity.operations.schemas import (
     ReportTriage,
 )
 from safecity.operations.views import report_view
+from safecity.store.cameras import get_camera, list_cameras
 
 router = APIRouter(tags=["reports"])
 Triager = Annotated[Principal, Depends(require("reports:triage"))]

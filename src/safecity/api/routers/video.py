@@ -10,11 +10,11 @@ from fastapi.responses import StreamingResponse
 
 from safecity.api.annotate import BOUNDARY, draw_geometry, jpeg_stream
 from safecity.api.camera_service import grab_image, latest_image
-from safecity.api.camera_store import to_config
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
 from safecity.api.routers.cameras import visible_camera
 from safecity.api.schemas import CameraId
 from safecity.media.snapshots import encode_jpeg
+from safecity.store.cameras import to_config
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/cameras", tags=["cameras"])

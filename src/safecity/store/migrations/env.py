@@ -11,13 +11,14 @@ from alembic import context
 from sqlalchemy import Connection
 
 import safecity.accounts.models  # users, sessions, api_tokens
-import safecity.api.camera_store  # cameras (the run-time source of truth)
 import safecity.biometrics.models  # bio_*: authorizations, watchlists, entries, matches, searches
 import safecity.federation.models  # fed_*: national summaries, handoffs, media requests, cursors
 import safecity.governance.audit  # audit_log, audit_head
 import safecity.governance.evidence  # evidence_locks, evidence_lock_items
 import safecity.operations.models  # alerts, incidents, field units, dispatches, public reports
-import safecity.recording.models  # noqa: F401  (recording_segments, media_clips)
+import safecity.recording.models  # recording_segments, media_clips
+import safecity.store.cameras  # cameras (the run-time source of truth)
+import safecity.store.coordination  # noqa: F401  (cluster_leases, rate_limit_hits)
 from safecity.store.engine import make_engine
 from safecity.store.models import Base
 

@@ -3,7 +3,7 @@ database; see governance/audit_keys.py). Entries written before keying keep NULL
 record vouches for them through the chain.
 
 Revision ID: 0009_audit_keyed
-Revises: 0007_biometrics
+Revises: 0008_runtime
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_audit_keyed"
-down_revision: str | None = "0007_biometrics"
+down_revision: str | None = "0008_runtime"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
