@@ -67,7 +67,9 @@ def cluster(
     stop = threading.Event()
     threads: list[threading.Thread] = []
     try:
-        api_only = {"start_workers": False}
+        # 2FA off (docs/security.md); the shared test video's folder allowed as a camera source
+        sources = {"schemes": ["file"], "file_dirs": [str(pets_video.parent)]}
+        api_only = {"start_workers": False, "two_factor_roles": [], "camera_sources": sources}
         with ApiHarness.start(tmp_path, detector=NullDetector(), api=api_only, **sections) as api:
             for wid in ("w1", "w2"):
                 w = ClusterWorker(settings, wid, detector=NullDetector())

@@ -126,7 +126,15 @@ def cluster_settings(root: Path, nats_url: str, database_url: str, models: Path,
         },
         "models": {"cache_dir": str(models)},
         "detector": {"threads": 1},
-        "api": {"start_workers": False},
+        # 2FA off for the test admin (docs/security.md); the session's temporary folders (the H.264 copy of
+        # the sample lives there) allowed as camera sources
+        "api": {
+            "start_workers": False,
+            "two_factor_roles": [],
+            "camera_sources": {"schemes": ["file"], "file_dirs": [str(root.parent)]},
+        },
+        # every node of a cluster signs audit entries with the one key, and witnesses into one place
+        "audit": {"key_file": str(root / "audit-key.pem"), "witness_dir": str(root / "audit-witness")},
         "recording": {"enabled": True, "segment_seconds": SEGMENT},
         "bus": {"type": "nats", "url": nats_url, "stream": f"E2E_{tag}", "subject_prefix": f"e2e{tag}.ev"},
         "cluster": {
