@@ -20,6 +20,7 @@ from safecity.governance.retention_config import RetentionConfig
 from safecity.media.config import MediaConfig
 from safecity.operations.config import OperationsConfig
 from safecity.recording.config import CameraRecordingConfig, RecordingConfig
+from safecity.store.config import DurabilityConfig
 from safecity.types import LABEL_TO_COCO
 
 Label = Literal["person", "bicycle", "car", "motorcycle", "bus", "truck"]
@@ -166,6 +167,7 @@ class Settings(Strict):
     recording: RecordingConfig = RecordingConfig()
     retention: RetentionConfig = RetentionConfig()
     biometrics: BiometricsConfig = BiometricsConfig()
+    durability: DurabilityConfig = DurabilityConfig()
 
     @field_validator("cameras")
     @classmethod
