@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from safecity.analytics.config import AnalyticsConfig
 from safecity.api.settings import ApiConfig
+from safecity.backup.config import BackupConfig
 from safecity.biometrics.config import BiometricsConfig
 from safecity.bus.config import BusConfig, MqttConfig
 from safecity.cluster.config import ClusterConfig
@@ -168,6 +169,7 @@ class Settings(Strict):
     retention: RetentionConfig = RetentionConfig()
     biometrics: BiometricsConfig = BiometricsConfig()
     durability: DurabilityConfig = DurabilityConfig()
+    backup: BackupConfig = BackupConfig()
 
     @field_validator("cameras")
     @classmethod
