@@ -58,6 +58,7 @@ from safecity.config.models import CameraConfig, Settings
 from safecity.media.storage import LocalMediaStorage, MediaStorage
 from safecity.pipeline.analyzer import Analysis, FrameAnalyzer
 from safecity.pipeline.worker import CameraWorker
+from safecity.store.writer import durable_bus
 from safecity.types import Event, Frame, empty_tracks
 from safecity.vision.detector import Detector
 
@@ -208,7 +209,7 @@ class ClusterWorker:
         try:
             self._nc = self._loop.call(connect(settings.bus.url, f"leases-{worker_id}", 5.0), 15.0)
             self.leases = LeaseTable(self._loop, self._nc.jetstream(), self.cfg, worker_id)
-            self.bus = NatsBus(settings.bus, name=f"worker-{worker_id}")
+            self.bus = durable_bus(settings, NatsBus(settings.bus, name=f"worker-{worker_id}"))
         except BaseException:
             self._loop.stop()
             raise
