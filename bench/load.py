@@ -19,10 +19,9 @@ from gevent import monkey
 monkey.patch_all()  # locust (gevent) must patch before anything else imports ssl / sockets
 
 import argparse  # noqa: E402
-import random  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -31,17 +30,17 @@ from locust import HttpUser, between, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
 from deployment import PASSWORD, Deployment, deployment, publishing, quantile  # noqa: E402
+from safecity.api.deps import SESSION_COOKIE  # noqa: E402
 
-USERS: list[str] = []
+SESSIONS: list[str] = []
 
 
 class Operator(HttpUser):
     wait_time = between(1, 3)
 
     def on_start(self) -> None:
-        name = USERS[random.randrange(len(USERS))]
-        r = self.client.post("/api/auth/login", json={"username": name, "password": PASSWORD}, name="login")
-        r.raise_for_status()
+        # a session made beforehand (see seed_sessions): 200 argon2 logins at once would measure only those
+        self.client.cookies.set(SESSION_COOKIE, SESSIONS.pop())
 
     @task(3)
     def alerts(self) -> None:
@@ -64,8 +63,45 @@ class Operator(HttpUser):
         self.client.get("/api/auth/me", name="me")
 
 
+def seed_sessions(dep: Deployment, n: int) -> list[str]:
+    """`n` real login sessions of the operator accounts, created as the login endpoint creates them."""
+    from sqlalchemy.orm import Session
+
+    from safecity.accounts.sessions import create_session
+    from safecity.accounts.users import get_user_by_name
+    from safecity.store import make_engine
+
+    engine = make_engine(dep.pg.url)
+    tokens = []
+    with Session(engine) as db:
+        for i in range(n):
+            user = get_user_by_name(db, dep.users[i % len(dep.users)])
+            assert user is not None
+            tokens.append(create_session(db, user, timedelta(hours=2), client_ip="127.0.0.1").token)
+        db.commit()
+    engine.dispose()
+    return tokens
+
+
+def time_logins(dep: Deployment, n: int) -> list[float]:
+    """The login endpoint itself (argon2 verification), one at a time."""
+    import requests
+
+    out = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        body = {"username": dep.users[i % len(dep.users)], "password": PASSWORD}
+        requests.post(f"{dep.base}/api/auth/login", json=body, timeout=60).raise_for_status()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
 def run_api(dep: Deployment, users: int, seconds: float, rate: float) -> None:
-    USERS[:] = dep.users
+    SESSIONS[:] = seed_sessions(dep, users)
+    logins = time_logins(dep, 5)
+    print(
+        f"login (sequential, argon2): p50={quantile(logins, 0.5) * 1000:.0f} max={max(logins) * 1000:.0f} ms"
+    )
     env = Environment(user_classes=[Operator], host=dep.base, events=events)
     runner = env.create_local_runner()
     rss: list[tuple[float, float]] = []
@@ -89,8 +125,8 @@ def run_api(dep: Deployment, users: int, seconds: float, rate: float) -> None:
     p50, p95, p99 = (total.get_response_time_percentile(q) for q in (0.5, 0.95, 0.99))
     print(f"TOTAL n={total.num_requests} failures={total.num_failures} rps={total.total_rps:.1f} "
           f"p50={p50:.0f} p95={p95:.0f} p99={p99:.0f} ms")  # fmt: skip
-    for key, err in env.stats.errors.items():
-        print(f"  error x{err.occurrences}: {key}")
+    for err in env.stats.errors.values():
+        print(f"  error x{err.occurrences}: {err.method} {err.name}: {err.error}")
 
 
 def run_reports(dep: Deployment, seconds: float, rps: float, per_address: int) -> None:

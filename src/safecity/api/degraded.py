@@ -20,6 +20,7 @@ from safecity.store.writer import StoreWriter
 log = logging.getLogger(__name__)
 RETRY_AFTER_S = "5"
 DATABASE_DOWN = "the database is unavailable; events are held and will be stored when it returns"
+DATABASE_BUSY = "the database is busy (all connections in use); try again shortly"
 
 
 def public_status(writer: StoreWriter) -> dict[str, Any]:
@@ -36,8 +37,9 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         log.exception("database error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error"}, status_code=500)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    busy = isinstance(exc, PoolTimeout)  # the database answers; this node ran out of connections
     return JSONResponse(
-        {"detail": DATABASE_DOWN, "degraded": True},
+        {"detail": DATABASE_BUSY if busy else DATABASE_DOWN, "degraded": True},
         status_code=503,
         headers={"Retry-After": RETRY_AFTER_S},
     )
