@@ -71,6 +71,9 @@ def test_nats_restart_under_workers_loses_no_event_and_leases_recover(
             start("consume")
             for wid in ("w1", "w2"):
                 start("worker", "--worker-id", wid, "--activity-log", str(tmp_path / f"{wid}.jsonl"))
+            outs = [tmp_path / f"worker-{i}.out" for i in (1, 2)]
+            up = "camera(s) configured"  # logged once a worker is connected
+            wait_for(lambda: all(up in p.read_text() for p in outs), 120, "workers connected")
             wait_for(lambda: analysing(tmp_path, 0) == {"cam-0", "cam-1"}, 120, "both cameras analysed")
             wait_for(lambda: len(published_ids(log)) >= 5, 90, "published events")
 
