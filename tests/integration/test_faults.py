@@ -5,12 +5,14 @@ flushed per line) and compared with the store.
 - SIGKILL in the middle of writing: after a restart every id published before the kill is stored, the
   audit chain verifies, and the recording that was being written is salvaged into the index.
 - The database down for 30 s: the service stays up, the API answers 503 with a reason (never 500), the
-  public liveness says `degraded`, events are held; when it returns every id is stored exactly once.
+  public liveness says `degraded` and the web UI (Debian's chromium) shows the banner, events are
+  held; when it returns every id is stored exactly once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from pathlib import Path
@@ -23,9 +25,11 @@ from sqlalchemy import create_engine, func, select, text
 from safecity.recording.index import SEGMENTS
 from safecity.store.models import EventRow
 from support.processes import (
+    ROOT,
     PgServer,
     ServeProcess,
     h264_copy,
+    missing,
     pets_camera,
     published_ids,
     run_cli,
@@ -34,6 +38,8 @@ from support.processes import (
 )
 
 ADMIN_PASSWORD = "fault-admin-password-1"
+WEB_DIST = ROOT / "src" / "safecity" / "web" / "dist"
+CHROMIUM = Path(os.environ.get("SAFECITY_CHROMIUM", "/usr/bin/chromium"))
 
 
 @pytest.fixture(scope="session")
@@ -149,6 +155,26 @@ def view_segment_repeatedly(
                 viewed.set()
 
 
+def ui_banner(base: str) -> str:
+    """The web UI in Debian's chromium: the text of the degraded banner (waits for it to appear)."""
+    from playwright.sync_api import sync_playwright
+
+    if not (WEB_DIST / "index.html").is_file():
+        missing(f"the web UI is not built ({WEB_DIST}): cd src/safecity/web && npm ci && npm run build")
+    if not CHROMIUM.is_file():
+        missing(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.goto(base + "/")
+            banner = page.get_by_test_id("degraded-banner")
+            banner.wait_for(timeout=20_000)
+            return banner.inner_text()
+        finally:
+            browser.close()
+
+
 def _login(base: str) -> requests.Session:
     http = requests.Session()
     creds = {"username": "admin", "password": ADMIN_PASSWORD}
@@ -187,6 +213,8 @@ def test_database_down_degrades_holds_events_and_stores_each_once(
                 assert r.status_code == 503, (path, r.status_code, r.text)
                 assert r.json()["degraded"] is True and "database" in r.json()["detail"]
             assert requests.get(f"{serve.base}/", timeout=10).status_code == 200  # the UI shell loads
+            banner = ui_banner(serve.base)
+            assert "Service degraded" in banner and "database" in banner, banner
             while time.monotonic() - down_at < DB_DOWN_S:
                 time.sleep(1)
                 assert serve.proc.poll() is None, serve.tail()
