@@ -28,6 +28,7 @@ from support.processes import (
     write_config,
 )
 
+pytestmark = [pytest.mark.slow, pytest.mark.models]
 PASSWORD = "backup-admin-password-1"
 
 

@@ -31,7 +31,7 @@ from support.processes import (
     write_config,
 )
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.models]
 
 
 @contextlib.contextmanager

@@ -37,6 +37,7 @@ from support.processes import (
     write_config,
 )
 
+pytestmark = [pytest.mark.slow, pytest.mark.models]
 ADMIN_PASSWORD = "fault-admin-password-1"
 WEB_DIST = ROOT / "src" / "safecity" / "web" / "dist"
 CHROMIUM = Path(os.environ.get("SAFECITY_CHROMIUM", "/usr/bin/chromium"))

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, select
 from safecity.store.models import EventRow
 from support.processes import NatsServer, pets_camera, published_ids, safecity_bin, wait_for, write_config
 
-pytestmark = [pytest.mark.nats, pytest.mark.slow]
+pytestmark = [pytest.mark.nats, pytest.mark.slow, pytest.mark.models]
 TTL = 4.0
 NATS_DOWN_S = TTL + 4
 
