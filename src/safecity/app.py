@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -31,46 +31,12 @@ from safecity.runtime.health import CameraHealth
 from safecity.runtime.services import build_camera_services, build_detector, resolve_model
 from safecity.store import Store, make_engine, open_store
 from safecity.store.private_files import make_private
-from safecity.types import Event
+from safecity.store.writer import StoreWriter, durable_bus, open_outbox
 from safecity.vision.detector import Detector
 
 __all__ = ["App", "StoreWriter", "build_app", "build_bus", "build_detector", "resolve_model"]
 
 log = logging.getLogger(__name__)
-STORE_RETRIES = 5
-
-
-class StoreWriter:
-    """Bus consumer that appends events to the store, retrying while the database is briefly busy.
-
-    When the retries are exhausted it raises, so a durable bus (NATS) redelivers the event later; the
-    append is idempotent by event id, so a redelivered event is stored once."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.written = 0
-        self.failed = 0
-
-    def __call__(self, event: Event) -> None:
-        try:
-            self.handle_batch([event])
-        except Exception as exc:
-            self.failed += 1
-            log.error("event %s not stored: %s", event.id, exc)
-            raise
-
-    def handle_batch(self, events: Sequence[Event]) -> None:
-        """Append `events` in one transaction (a batching bus calls this, see `bus.base.BatchHandler`,
-        and calls the writer once per event if it raises)."""
-        for attempt in range(STORE_RETRIES):
-            try:
-                self.store.append(events)
-                self.written += len(events)
-                return
-            except Exception:
-                if attempt == STORE_RETRIES - 1:
-                    raise
-                time.sleep(0.05 * 2**attempt)
 
 
 @dataclass
@@ -183,8 +149,8 @@ def build_bus(settings: Settings, *, name: str = "safecity") -> Bus:
     if settings.bus.type == "nats":
         from safecity.bus.nats import NatsBus
 
-        return NatsBus(settings.bus, name=name)
-    return MemoryBus()
+        return durable_bus(settings, NatsBus(settings.bus, name=name))
+    return durable_bus(settings, MemoryBus())
 
 
 def attach_consumers(
@@ -193,9 +159,9 @@ def attach_consumers(
     """Subscribe the store writer (durable `store`) and, when enabled, MQTT out (durable `mqtt`).
 
     Returns the writer and what to close once the bus is closed."""
-    writer = StoreWriter(store)
+    writer = StoreWriter(store, open_outbox(settings), retry_s=settings.durability.retry_s)
     bus.subscribe(writer, durable="store")
-    closers: list[Callable[[], None]] = []
+    closers: list[Callable[[], None]] = [writer.close]  # after the bus: it has delivered what it held
     if settings.mqtt.enabled:
         from safecity.bus.mqtt import MqttPublisher
 

@@ -14,6 +14,7 @@ import typer
 
 from safecity.accounts.cli import users_app
 from safecity.analytics.cli import analytics_app
+from safecity.backup.cli import backup_command, restore_command
 from safecity.biometrics.cli import audit_app, transparency_app
 from safecity.cli_settings import ConfigOpt, settings_from_option
 from safecity.governance.audit_cli import export as audit_export
@@ -35,6 +36,8 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(transparency_app, name="transparency")
 app.add_typer(audit_app, name="audit")
 audit_app.command("export")(audit_export)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 def _setup_logging(verbose: bool) -> None:

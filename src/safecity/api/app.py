@@ -24,6 +24,7 @@ from safecity.accounts.passwords import warm_up
 from safecity.api import routers
 from safecity.api.apidocs import add_api_docs
 from safecity.api.camera_service import start_cameras
+from safecity.api.degraded import install_degraded_handlers
 from safecity.api.errors import install_error_handlers
 from safecity.api.headers import wrap_outermost
 from safecity.api.health import CameraStatusMonitor, NodeCollector
@@ -133,6 +134,7 @@ def create_api(node: App) -> FastAPI:
     registry.register(NodeCollector(node))
     api.state.metrics_registry = registry
     install_error_handlers(api)
+    install_degraded_handlers(api)  # database down: 503 with a reason, never a 500
     modules = routers.discover()
     for module in modules:
         api.include_router(module.router, prefix=getattr(module, "PREFIX", "/api"))

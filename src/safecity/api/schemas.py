@@ -205,3 +205,4 @@ class HealthPublic(BaseModel):
     bus: dict[str, int]
     store: dict[str, int]
     live: dict[str, int]
+    durability: dict[str, Any] | None = None  # the store writer: state, reason, events held in the outbox

@@ -2,9 +2,11 @@
 
 Why a queue and a worker rather than calling handlers inside `publish`: the publisher is a camera
 worker, and its subscribers (the SQLite store, WebSocket alerts) can be slow; a synchronous bus
-would let a slow consumer stall video analysis. So `publish` is a non-blocking put into a bounded
-queue (DESIGN: bounded queues everywhere); when the queue is full the event is dropped and counted
-in `dropped`. One worker thread delivers events in publish order to every subscriber; a handler
+would let a slow consumer stall video analysis. So `publish` puts into a bounded queue (DESIGN:
+bounded queues everywhere). Events are never dropped: when the queue is full, `publish` waits for room
+(counted in `blocked`), which holds the camera's publisher back, which holds its analysis back, and the
+camera drops frames instead (counted in its `frames_dropped`): drop frames, never events.
+One worker thread delivers events in publish order to every subscriber; a handler
 that raises is logged and counted in `handler_errors` and does not stop delivery to the others.
 """
 
@@ -32,10 +34,12 @@ class MemoryBus:
             raise ValueError(f"maxsize must be > 0, got {maxsize}")
         self._queue: queue.Queue[object] = queue.Queue(maxsize=maxsize)
         self._lock = threading.Lock()
+        self._publishing = threading.Lock()  # separate from _lock: a handler may (un)subscribe meanwhile
         self._handlers: tuple[Handler, ...] = ()  # copy-on-write: delivery iterates a snapshot
         self._closed = False
         self._published = 0
         self._dropped = 0
+        self._blocked = 0
         self._delivered = 0
         self._handler_errors = 0
         self._worker = threading.Thread(target=self._run, name="safecity-memory-bus", daemon=True)
@@ -48,8 +52,13 @@ class MemoryBus:
 
     @property
     def dropped(self) -> int:
-        """Events refused because the queue was full."""
+        """Events lost (always 0: a full queue makes `publish` wait; kept for the metrics)."""
         return self._dropped
+
+    @property
+    def blocked(self) -> int:
+        """Publishes that had to wait for room in the queue (backpressure on the cameras)."""
+        return self._blocked
 
     @property
     def delivered(self) -> int:
@@ -61,18 +70,20 @@ class MemoryBus:
         """Handler calls that raised."""
         return self._handler_errors
 
-    def publish(self, event: Event) -> None:
-        """Queue `event` for delivery without blocking; drop (and count) it if the queue is full."""
-        with self._lock:
+    def publish(self, event: Event, timeout: float | None = None) -> None:
+        """Queue `event` for delivery; when the queue is full, wait for room (backpressure).
+
+        `timeout` (None: as long as it takes) raises `queue.Full` when it passes: never a silent drop."""
+        with self._publishing:  # close() waits for a publish in progress: nothing lands behind the stop
             if self._closed:
                 raise RuntimeError("publish on a closed bus")
             try:
                 self._queue.put_nowait(event)
             except queue.Full:
-                self._dropped += 1
-                if self._dropped == 1 or self._dropped % 1000 == 0:
-                    log.warning("memory bus queue full: %d event(s) dropped so far", self._dropped)
-                return
+                self._blocked += 1
+                if self._blocked == 1 or self._blocked % 1000 == 0:
+                    log.warning("memory bus queue full: %d publish(es) waited for room", self._blocked)
+                self._queue.put(event, timeout=timeout)
             self._published += 1
 
     def subscribe(self, handler: Handler, durable: str | None = None) -> Unsubscribe:
@@ -104,7 +115,7 @@ class MemoryBus:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop accepting events, deliver what is queued, stop the worker. Idempotent."""
-        with self._lock:
+        with self._publishing:
             if self._closed:
                 return
             self._closed = True

@@ -76,6 +76,7 @@ from safecity.runtime.camera import CameraFactory, CameraRuntime
 from safecity.runtime.services import CameraServices, build_camera_services
 from safecity.store import make_engine, upgrade
 from safecity.store.cameras import CameraRowInvalid, list_cameras, seed_cameras, to_config
+from safecity.store.writer import durable_bus
 from safecity.vision.detector import Detector
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ class ClusterWorker:
             )
             self.leases = LeaseTable(self._loop, self._nc.jetstream(), self.cfg, worker_id)
             self._loop.call(self._nc.subscribe(changes_subject(self.cfg), cb=self.inbox.on_message), 5.0)
-            self.bus = NatsBus(settings.bus, name=f"worker-{worker_id}")
+            self.bus = durable_bus(settings, NatsBus(settings.bus, name=f"worker-{worker_id}"))
             storage = media or build_storage(settings.media, settings.storage.resolved_media_dir)
             # the same camera services as `serve`, minus what runs once per cluster (retention)
             self.services: CameraServices = build_camera_services(

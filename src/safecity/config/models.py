@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from safecity.analytics.config import AnalyticsConfig
+from safecity.backup.config import BackupConfig
 from safecity.biometrics.config import BiometricsConfig
 from safecity.bus.config import BusConfig, MqttConfig
 from safecity.cluster.config import ClusterConfig
@@ -22,6 +23,7 @@ from safecity.governance.retention_config import RetentionConfig
 from safecity.media.config import MediaConfig
 from safecity.operations.config import OperationsConfig
 from safecity.recording.config import CameraRecordingConfig, RecordingConfig
+from safecity.store.config import DurabilityConfig
 from safecity.types import LABEL_TO_COCO
 from safecity.vision.plates_config import PlatesConfig
 
@@ -230,6 +232,8 @@ class Settings(Strict):
     audit: AuditConfig = AuditConfig()
     plates: PlatesConfig = PlatesConfig()
     federation: FederationConfig = FederationConfig()
+    durability: DurabilityConfig = DurabilityConfig()
+    backup: BackupConfig = BackupConfig()
 
     @field_validator("cameras")
     @classmethod

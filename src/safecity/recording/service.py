@@ -9,8 +9,10 @@ commit failed. Spool: `<data_dir>/spool/recordings/<camera>/`; clip work files: 
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,6 +30,31 @@ from safecity.recording.segment import SegmentInfo
 
 log = logging.getLogger(__name__)
 RETRY_EVERY_S = 300.0
+FULL_RETRY_EVERY_S = 5.0  # while the media store is full: how soon a freed volume is noticed
+
+
+class StorageFull:
+    """The media store refused a segment for lack of space (ENOSPC): one CRITICAL log per episode,
+    segments wait in the spool (nothing half-written is indexed), retried every few seconds."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.since: float | None = None
+        self.episodes = 0
+
+    def enter(self, exc: OSError) -> None:
+        if not self.active:
+            self.active, self.since = True, time.time()
+            self.episodes += 1
+            log.critical("recording: the media store is full (%s); segments wait in the spool", exc)
+
+    def leave(self) -> bool:
+        """True when this ends an episode."""
+        if not self.active:
+            return False
+        log.warning("recording: media store has space again after %.0f s", time.time() - (self.since or 0))
+        self.active, self.since = False, None
+        return True
 
 
 @dataclass
@@ -48,6 +75,7 @@ class RecordingService:
         self._retry: threading.Thread | None = None
         self._pending: set[Path] = set()  # spool files handed to the pool, not stored yet
         self._lock = threading.Lock()
+        self.storage_full = StorageFull()
         # the cameras recorded here, shared with the clipper (camera runtimes come and go at run time)
         self.segment_seconds = {p.camera_id: p.segment_seconds for p in self.policies if p.enabled}
         if self.config.clips.event_kinds:
@@ -120,13 +148,22 @@ class RecordingService:
         try:
             self.store.commit(info)
         except Exception as exc:  # stays in the spool; the retry pass or the next start stores it
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                self.storage_full.enter(exc)
             log.error("recording: segment %s of %s not stored yet: %s", info.id, info.camera_id, exc)
+        else:
+            if self.storage_full.leave():  # space is back: store what waited in the spool now
+                self._pool.submit(lambda: reconcile_spool(self.store, self.segment_spool, busy=self._busy()))
         finally:
             with self._lock:
                 self._pending.discard(info.path)
 
     def _retry_loop(self) -> None:
-        while not self._stop.wait(RETRY_EVERY_S):
+        next_pass = time.monotonic() + RETRY_EVERY_S
+        while not self._stop.wait(FULL_RETRY_EVERY_S):
+            if time.monotonic() < next_pass and not self.storage_full.active:
+                continue
+            next_pass = time.monotonic() + RETRY_EVERY_S
             try:
                 self._pool.submit(lambda: reconcile_spool(self.store, self.segment_spool, busy=self._busy()))
             except RuntimeError:  # the pool is shutting down

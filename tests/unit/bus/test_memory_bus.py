@@ -1,8 +1,10 @@
-"""MemoryBus: ordered delivery on its own thread, isolation of failing handlers, bounded queue."""
+"""MemoryBus: ordered delivery on its own thread, isolation of failing handlers, bounded queue that holds
+publishers back instead of dropping events."""
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -80,7 +82,7 @@ def test_failing_handler_is_logged_and_isolated(bus: MemoryBus, caplog: pytest.L
     assert sum("boom" in (r.exc_text or "") for r in caplog.records) == 2
 
 
-def test_full_queue_drops_and_counts_without_blocking() -> None:
+def test_full_queue_holds_the_publisher_back_and_drops_nothing() -> None:
     bus = MemoryBus(maxsize=2)
     release = threading.Event()
     entered = threading.Event()
@@ -92,17 +94,29 @@ def test_full_queue_drops_and_counts_without_blocking() -> None:
         got.append(e)
 
     bus.subscribe(slow)
+    publisher_done = threading.Event()
+
+    def publish_rest() -> None:
+        for i in range(1, 6):  # 2 fit in the queue; the 3rd waits for room (backpressure)
+            bus.publish(ev(i))
+        publisher_done.set()
+
     try:
         bus.publish(ev(0))  # taken by the worker, which then blocks in `slow`
         assert entered.wait(5)
-        for i in range(1, 6):  # 2 fit in the queue, 3 are dropped; publish never blocks
-            bus.publish(ev(i))
-        assert (bus.published, bus.dropped) == (3, 3)
+        threading.Thread(target=publish_rest, daemon=True).start()
+        assert not publisher_done.wait(0.5)  # held back while the consumer is stuck
+        assert bus.blocked == 1 and bus.published == 3
+        with pytest.raises(queue.Full):  # a bounded wait says so; it never drops silently
+            bus.publish(ev(99), timeout=0.1)
+        release.set()
+        assert publisher_done.wait(5)
     finally:
         release.set()
         assert bus.drain(timeout=5)
         bus.close()
-    assert [e.track_id for e in got] == [0, 1, 2]
+    assert [e.track_id for e in got] == [0, 1, 2, 3, 4, 5]
+    assert (bus.published, bus.dropped) == (6, 0)
 
 
 def test_close_delivers_what_is_queued_then_refuses(bus: MemoryBus) -> None:

@@ -3,12 +3,13 @@ send an API token: `Authorization: Bearer sc_...`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from safecity.api.degraded import public_status
 from safecity.api.deps import Node, Principal, require
 from safecity.api.health import node_health
 from safecity.api.schemas import CameraHealthPublic, HealthPublic
@@ -19,9 +20,9 @@ Health = Annotated[Principal, Depends(require("health:read"))]
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """Liveness: the process answers (public, no details)."""
-    return {"status": "ok"}
+def healthz(node: Node) -> dict[str, Any]:
+    """Liveness: the process answers (public); `degraded` with a plain reason while the database is down."""
+    return public_status(node.writer)
 
 
 @router.get("/api/health", response_model=HealthPublic)
@@ -35,11 +36,14 @@ def health(node: Node, who: Health) -> HealthPublic:
     }
     live = node.live
     return HealthPublic(
-        status="ok" if all(c.status in ("ok", "starting", "stopped") for c in cams) else "degraded",
+        status="ok"
+        if node.writer.reason is None and all(c.status in ("ok", "starting", "stopped") for c in cams)
+        else "degraded",
         cameras=cams,
         bus=bus,
         store={"written": node.writer.written, "failed": node.writer.failed},
         live={"clients": live.clients, "dropped_clients": live.dropped_clients, "messages": live.broadcasts},
+        durability=node.writer.status(),
     )
 
 

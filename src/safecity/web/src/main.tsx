@@ -2,6 +2,7 @@
 import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { setUnauthorizedHandler } from "./api";
+import { DegradedBanner } from "./components/DegradedBanner";
 import { Shell } from "./components/Shell";
 import { ErrorBox, Loading } from "./components/ui";
 import { startLive, stopLive } from "./live";
@@ -152,4 +153,10 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById("app")!);
+render(
+  <>
+    <DegradedBanner />
+    <App />
+  </>,
+  document.getElementById("app")!,
+);

@@ -1,0 +1,108 @@
+"""A throw-away deployment for load benchmarks: a private PostgreSQL cluster, a private nats-server, one
+`safecity serve` node (no cameras) on them, an operator account, and a publisher process that puts
+synthetic events on the node's JetStream bus at a fixed rate (what the pipeline would publish).
+The node's store writer and live push consume them exactly as they would a camera's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from support.processes import NatsServer, PgServer, ServeProcess, run_cli, write_config
+
+PASSWORD = "bench-operator-password-1"
+PUBLISHER = """
+import sys, time
+from datetime import UTC, datetime
+from safecity.bus.config import BusConfig
+from safecity.bus.nats import NatsBus
+from safecity.types import Event, EventKind
+
+url, rate, cameras = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+bus = NatsBus(BusConfig(type="nats", url=url), name="bench-publisher")
+n, start = 0, time.monotonic()
+try:
+    while True:
+        now = datetime.now(UTC)
+        bus.publish(Event(camera_id=f"cam-{n % cameras}", kind=EventKind.ZONE_ENTER, start=now, end=now,
+                          label="person", track_id=n, zone_id="plaza"))
+        n += 1
+        time.sleep(max(0.0, start + n / rate - time.monotonic()))
+except KeyboardInterrupt:
+    pass
+finally:
+    bus.close()
+    print(f"published {n}", flush=True)
+"""
+
+
+@dataclass
+class Deployment:
+    serve: ServeProcess
+    config: Path
+    nats: NatsServer
+    pg: PgServer
+    users: list[str]
+
+    @property
+    def base(self) -> str:
+        return self.serve.base
+
+    def rss_mb(self) -> float:
+        return float(psutil.Process(self.serve.proc.pid).memory_info().rss) / 2**20
+
+
+@contextlib.contextmanager
+def deployment(root: Path, *, operators: int = 1, cameras: int = 4, **settings: Any) -> Iterator[Deployment]:
+    """Everything up, `operators` users named op0..opN-1 (role operator)."""
+    with PgServer.start() as pg, NatsServer.start() as nats:
+        config = write_config(root / "bench.yaml", {
+            "storage": {"data_dir": str(root / "var"), "database_url": pg.url},
+            "bus": {"type": "nats", "url": nats.url},
+            "cameras": [{"id": f"cam-{i}", "source": "rtsp://127.0.0.1:9/none", "enabled": False}
+                        for i in range(cameras)],
+            **settings,
+        })  # fmt: skip
+        users = [f"op{i}" for i in range(operators)]
+        for name in users:
+            run_cli(
+                config,
+                "users",
+                "create",
+                name,
+                "--role",
+                "operator",
+                "--password-stdin",
+                stdin=PASSWORD + "\n",
+            )
+        with ServeProcess.start(config, root / "serve.log") as serve:
+            yield Deployment(serve, config, nats, pg, users)
+
+
+@contextlib.contextmanager
+def publishing(dep: Deployment, rate: float, cameras: int = 4) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen([sys.executable, "-c", PUBLISHER, dep.nats.url, str(rate), str(cameras)],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        time.sleep(1.0)
+        yield proc
+    finally:
+        proc.send_signal(2)
+        out, _ = proc.communicate(timeout=30)
+        print(f"publisher: {out.strip()} events at {rate}/s")
+
+
+def quantile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]

@@ -1,0 +1,1 @@
+"""Backup and restore of one deployment: `safecity backup --out DIR`, `safecity restore DIR`."""
