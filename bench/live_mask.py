@@ -46,7 +46,8 @@ def cpu_ms_per_frame(images: list[np.ndarray], step: object) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--fps", type=float, default=10.0, help="analysis rate of one camera")
     args = parser.parse_args()

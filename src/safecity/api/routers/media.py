@@ -17,9 +17,9 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from safecity.api.deps import Node, Principal, ensure_camera_visible, require
+from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
+from safecity.api.viewing import viewing_sessions
 from safecity.app import App as NodeType
-from safecity.governance import audit
 from safecity.media.storage import MediaNotFoundError, normalize_key
 from safecity.recording.models import ClipRow
 
@@ -56,7 +56,9 @@ def _shows_faces(node: NodeType, key: str) -> bool:
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, 400: {"description": "Invalid key"}},
 )
-def media(key: str, node: Node, who: Annotated[Principal, Depends(require("media:read"))]) -> Response:
+def media(
+    key: str, db: DbSession, node: Node, who: Annotated[Principal, Depends(require("media:read"))]
+) -> Response:
     normalized, camera_id = _key_and_camera(key)
     ensure_camera_visible(who, camera_id)
     if _shows_faces(node, normalized):
@@ -64,8 +66,11 @@ def media(key: str, node: Node, who: Annotated[Principal, Depends(require("media
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"this media is not redacted: it needs {UNREDACTED}"
             )
-        with node.engine.begin() as conn:
-            audit.append(conn, who.username, "media.view_unredacted", normalized, {"camera_id": camera_id})
+        # once per viewing session of this credential, whatever the Range (not once per chunk)
+        details = {"camera_id": camera_id, "via": who.via}
+        viewing_sessions(node.engine).record(
+            db.connection(), who.credential_id, who.username, "media.view_unredacted", normalized, details
+        )
     media_type = TYPES.get(PurePosixPath(normalized).suffix.lower(), "application/octet-stream")
     try:
         path = node.media.path_for(normalized)

@@ -13,7 +13,7 @@ from safecity.api.annotate import BOUNDARY, draw_geometry, jpeg_stream
 from safecity.api.camera_service import grab_image
 from safecity.api.camera_store import to_config
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
-from safecity.api.live_privacy import UNREDACTED, mask_heads, view_sessions
+from safecity.api.live_privacy import UNREDACTED, mask_heads, record_live_view
 from safecity.api.revalidate import Revalidator
 from safecity.api.routers.cameras import visible_camera
 from safecity.api.schemas import CameraId
@@ -34,8 +34,7 @@ def _check_unredacted(
         return
     if not who.has(UNREDACTED):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"unmasked live view needs {UNREDACTED}")
-    sessions = view_sessions(node.engine)
-    sessions.record(db.connection(), who.username, who.credential_id, camera_id, who.via, stream=stream)
+    record_live_view(db.connection(), node.engine, who, camera_id, stream=stream)
 
 
 @router.get("/{camera_id}/snapshot.jpg", response_class=Response, responses=JPEG)
