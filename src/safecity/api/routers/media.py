@@ -21,11 +21,13 @@ from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible,
 from safecity.api.viewing import viewing_sessions
 from safecity.app import App as NodeType
 from safecity.media.storage import MediaNotFoundError, normalize_key
+from safecity.operations.report_photos import ORIGINALS_PREFIX, REPORTS_PREFIX
 from safecity.recording.models import ClipRow
 
 router = APIRouter(prefix="/media", tags=["media"])
 TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".mp4": "video/mp4"}
 UNREDACTED = "media:unredacted"
+NOT_HERE = frozenset({REPORTS_PREFIX, ORIGINALS_PREFIX})  # served by /api/reports/{id}/photo only
 HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
 
 
@@ -60,6 +62,8 @@ def media(
     key: str, db: DbSession, node: Node, who: Annotated[Principal, Depends(require("media:read"))]
 ) -> Response:
     normalized, camera_id = _key_and_camera(key)
+    if normalized.split("/", 1)[0] in NOT_HERE:  # their access depends on the report: see routers/reports
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media")
     ensure_camera_visible(who, camera_id)
     if _shows_faces(node, normalized):
         if not who.has(UNREDACTED):
