@@ -17,6 +17,7 @@ from safecity.biometrics.watchlists import EntryInput, add_entries, create_watch
 
 PG = {"host": "127.0.0.1", "port": 5432, "dbname": "test", "user": "postgres"}
 ALICE, BOB, CAROL = Actor(1, "alice"), Actor(2, "bob"), Actor(3, "carol")
+CLERK = Actor(4, "clerk")  # records authorizations; separation of duties keeps them from using them
 REVIEWER = frozenset({"biometrics:review"})
 CONFIG = BiometricsConfig()
 
@@ -53,6 +54,7 @@ def authorization(
     hours: float = 24,
     purpose: str = "victim_or_missing_person",
     reference: str = "RG 123/2025",
+    by: Actor = CLERK,
 ) -> AuthorizationRow:
     data = AuthorizationInput(
         issuer="Court of Rome, GIP",
@@ -62,7 +64,7 @@ def authorization(
         starts_at=now() - timedelta(minutes=1),
         ends_at=now() + timedelta(hours=hours),
     )
-    return create_authorization(db, data, ALICE, CONFIG)
+    return create_authorization(db, data, by, CONFIG)
 
 
 def entry(label: str = "missing child M.R.", days: int = 30, registry: str | None = None) -> EntryInput:

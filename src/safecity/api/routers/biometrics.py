@@ -271,9 +271,13 @@ def attach_authorization(
 
 
 @router.post("/watchlists/{watchlist_id}/stop", response_model=WatchlistPublic)
-def stop(watchlist_id: IdPath, body: Reason, db: DbSession, who: Manager) -> WatchlistPublic:
+def stop(watchlist_id: IdPath, body: Reason, db: DbSession, node: Node, who: Manager) -> WatchlistPublic:
+    """Stop a watchlist; an urgent start without authorization is purged (matches and crops deleted)."""
+    delete = node.biometrics.sealed.delete if node.biometrics is not None else None
     with translated():
-        return WatchlistPublic.model_validate(wl.stop(db, watchlist_id, body.reason, actor(who)))
+        return WatchlistPublic.model_validate(
+            wl.stop(db, watchlist_id, body.reason, actor(who), delete_media=delete)
+        )
 
 
 # --- thresholds -------------------------------------------------------------------------------------
@@ -349,10 +353,15 @@ def match_crop(match_id: IdPath, db: DbSession, node: Node, who: Reviewer) -> Re
 
 
 @router.post("/matches/{match_id}/review", response_model=MatchPublic)
-def review_match(match_id: IdPath, body: MatchReview, db: DbSession, who: Reviewer) -> MatchPublic:
+def review_match(
+    match_id: IdPath, body: MatchReview, db: DbSession, node: Node, who: Reviewer
+) -> MatchPublic:
+    """Confirm or reject; a rejected match's face crop is deleted at once."""
+    delete = _bio(node).sealed.delete
     with translated():
         mt.get_match(db, match_id, who.cameras)
-        return _match(mt.review_match(db, match_id, body.confirm, body.note, actor(who), who.permissions))
+        row = mt.review_match(db, match_id, body.confirm, body.note, actor(who), who.permissions, delete)
+        return _match(row)
 
 
 @router.post("/matches/{match_id}/dispatch", response_model=MatchPublic)
