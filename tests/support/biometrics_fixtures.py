@@ -55,13 +55,15 @@ def authorization(
     purpose: str = "victim_or_missing_person",
     reference: str = "RG 123/2025",
     by: Actor = CLERK,
+    since: timedelta = timedelta(minutes=1),
 ) -> AuthorizationRow:
+    """An authorization recorded by `by`, covering `cameras` from `since` ago for `hours`."""
     data = AuthorizationInput(
         issuer="Court of Rome, GIP",
         reference=reference,
         purpose=purpose,
         cameras=cameras,
-        starts_at=now() - timedelta(minutes=1),
+        starts_at=now() - since,
         ends_at=now() + timedelta(hours=hours),
     )
     return create_authorization(db, data, by, CONFIG)

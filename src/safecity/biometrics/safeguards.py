@@ -8,6 +8,8 @@
 - Separation of duties: the person who recorded an authorization may not activate (or attach it to) the
   watchlist it covers, nor be one of the reviewers of a match on that watchlist.
 - A rejected match loses its face crop at once; only the audit entries remain.
+- A retrospective search covers only the time range of its authorization, not any past "while it is in
+  force now".
 """
 
 from __future__ import annotations
@@ -60,6 +62,16 @@ def check_reviewer_not_authorizer(db: Session, match: MatchRow, actor: Actor) ->
     auth = db.get(AuthorizationRow, watchlist.authorization_id)
     if auth is not None:
         check_not_authorizer(auth, actor, f"review match {match.id}")
+
+
+def check_within_authorization(auth: AuthorizationRow, start: datetime, end: datetime) -> None:
+    """A retrospective search covers only footage from inside its authorization's own time range."""
+    until = min(auth.ends_at, auth.revoked_at) if auth.revoked_at else auth.ends_at
+    if start < auth.starts_at or end > until:
+        raise PolicyError(
+            f"authorization {auth.id} covers {auth.starts_at.isoformat()} to {until.isoformat()}; "
+            "a search outside that time range is refused"
+        )
 
 
 def purge_watchlist(

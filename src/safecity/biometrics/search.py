@@ -23,6 +23,7 @@ from safecity.biometrics.authorizations import get_authorization, require_in_for
 from safecity.biometrics.common import Actor, InvalidError, PolicyError, aware, log_action, now_utc
 from safecity.biometrics.config import BiometricsConfig
 from safecity.biometrics.models import SearchRow
+from safecity.biometrics.safeguards import check_within_authorization
 from safecity.media.storage import MediaNotFoundError, MediaStorage
 from safecity.store.models import EventRow
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder, discard, distance
@@ -77,7 +78,9 @@ def _check(
         raise PolicyError(f"a retrospective search covers at most {config.max_search_hours:g} h")
     if not req.reason.strip():
         raise PolicyError("a retrospective search states its reason")
-    require_in_force(get_authorization(db, req.authorization_id), now, cameras)
+    auth = get_authorization(db, req.authorization_id)
+    require_in_force(auth, now, cameras)
+    check_within_authorization(auth, start, end)
     threshold = config.default_threshold if req.threshold is None else req.threshold
     if threshold < config.validated_min_score:
         raise PolicyError(
