@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from safecity.bus.base import Unsubscribe
 from safecity.governance.retention import Retention, RetentionScheduler
+from safecity.governance.retention_privacy import PrivacyRetention, stores_for
 from safecity.media.storage import ManagedStorage
 from safecity.recording.config import RecordingPolicy, recording_policy
 from safecity.recording.service import RecordingService
@@ -68,7 +69,8 @@ def attach_data_center(node: App) -> DataCenter:
         raise TypeError(f"the data center needs a ManagedStorage backend, got {type(storage).__name__}")
     spool = settings.storage.data_dir / "spool"
     service = RecordingService(node.engine, storage, settings.recording, policies(settings), spool)
-    retention = Retention(node.engine, storage, settings.retention)
+    privacy = PrivacyRetention(node.engine, settings.retention, stores_for(settings, storage))
+    retention = Retention(node.engine, storage, settings.retention, extra_steps=privacy.steps())
     scheduler = (
         RetentionScheduler(retention, settings.retention.interval_s) if settings.retention.enabled else None
     )
