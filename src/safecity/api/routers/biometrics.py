@@ -16,6 +16,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from safecity.api.deps import DbSession, Node, Principal, require
 from safecity.api.routers._operations import IdPath, actor, translated
@@ -84,8 +85,8 @@ async def _photo_template(node: App, photo: UploadFile) -> np.ndarray:
     detector, embedder = _models(node)
     with translated():
         image = decode_image(data)
-        try:
-            return single_face_template(image, detector, embedder)
+        try:  # on a worker thread: face models never block the event loop (every other client)
+            return await run_in_threadpool(single_face_template, image, detector, embedder)
         finally:
             discard(image)
 
@@ -414,8 +415,15 @@ async def search(
     bio = _bio(node)
     try:
         with translated():
-            row, hits = retrospective_search(
-                db, req, probe, actor(who), node.settings.biometrics, bio.sealed, _models(node)
+            row, hits = await run_in_threadpool(
+                retrospective_search,
+                db,
+                req,
+                probe,
+                actor(who),
+                node.settings.biometrics,
+                bio.sealed,
+                _models(node),
             )
     except HTTPException as exc:
         if exc.status_code == status.HTTP_403_FORBIDDEN:
