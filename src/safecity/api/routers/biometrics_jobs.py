@@ -1,5 +1,6 @@
 """Retrospective face search as a background job (`safecity.api.jobs`): start it, poll its progress, cancel
-it. The search runs on a worker thread, so the API answers everyone while it scans thousands of snapshots.
+it. The search runs in a child process (`safecity.biometrics.search_process`: dlib holds the GIL), so the
+API answers everyone while it scans thousands of snapshots.
 Same rules as `POST /api/biometrics/search` (authorization, cameras, time range, audit): the policy is
 checked before the job is queued (403 at once), the search itself is audited when it ends or is cancelled.
 """
@@ -16,11 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from safecity.api.deps import DbSession, Node, Principal, require
 from safecity.api.jobs import Job, JobCancelled, TooManyJobs, close_runner, job_runner
 from safecity.api.routers._operations import actor, translated
-from safecity.api.routers.biometrics import _bio, _models, _photo_template, _refused
+from safecity.api.routers.biometrics import _bio, _photo_template, _refused
 from safecity.app import App
 from safecity.biometrics.common import Actor
-from safecity.biometrics.schemas import SearchHitPublic, SearchResult
-from safecity.biometrics.search import SearchCancelled, SearchRequest, check_request, retrospective_search
+from safecity.biometrics.schemas import SearchResult
+from safecity.biometrics.search import SearchCancelled, SearchRequest, check_request
+from safecity.biometrics.search_process import SearchSpec, run_search_process
 from safecity.vision.faces import discard
 
 router = APIRouter(prefix="/biometrics", tags=["biometrics"])
@@ -46,28 +48,26 @@ def _public(job: Job) -> JobPublic:
 
 
 def _work(node: App, req: SearchRequest, probe: Any, who: Actor) -> Any:
+    bio = _bio(node)
+    settings = node.settings
+    spec = SearchSpec(
+        database_url=settings.storage.resolved_database_url,
+        sealed_dir=bio.sealed.root,
+        cache_dir=bio.cache_dir,
+        config=settings.biometrics,
+        request=req,
+        probe=probe,
+        actor=who,
+    )
+
     def work(job: Job) -> dict[str, Any]:
-        bio, models = _bio(node), _models(node)
         try:
-            with node.session() as db:
-                try:
-                    row, hits = retrospective_search(
-                        db, req, probe, who, node.settings.biometrics, bio.sealed, models, progress=job.step
-                    )
-                except SearchCancelled as exc:
-                    db.commit()  # the cancellation's audit entry
-                    raise JobCancelled(str(exc)) from exc
-                db.commit()
+            result = run_search_process(spec, job.step)
+        except SearchCancelled as exc:
+            raise JobCancelled(str(exc)) from exc
         finally:
             discard(probe)
-        hits_out = [
-            SearchHitPublic(event_id=h.event_id, camera_id=h.camera_id, at=h.at, score=h.score) for h in hits
-        ]
-        result = SearchResult(
-            search_id=row.id, snapshots_scanned=row.snapshots_scanned, faces_compared=row.faces_compared,
-            hits=hits_out,
-        )  # fmt: skip
-        return result.model_dump(mode="json")
+        return SearchResult.model_validate(result).model_dump(mode="json")
 
     return work
 
