@@ -4,6 +4,7 @@ models, real photos as the snapshots' kept originals."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +20,7 @@ from safecity.media.snapshots import encode_jpeg, snapshot_key
 from safecity.store import open_store
 from safecity.types import Event, EventKind
 from support.api_harness import ApiHarness
-from support.biometrics_fixtures import authorization, now
+from support.biometrics_fixtures import authorization, now, reviewed_watchlist, template
 
 pytestmark = pytest.mark.models
 
@@ -95,3 +96,20 @@ def test_a_search_job_can_be_cancelled_and_the_api_answers_meanwhile(h: ApiHarne
     with h.node.engine.connect() as conn:
         (entry,) = audit.entries(conn, limit=1, action="biometrics.search.cancelled")
     assert '"snapshots_in_range":40' in entry.details
+
+
+def test_a_bulk_import_is_bounded(h: ApiHarness) -> None:
+    """Attack: one request with hundreds of photos, each a face-model pass, would hold the server."""
+    with h.node.session() as db:
+        wl = reviewed_watchlist(db, ["c1"], [template(1)])
+        db.commit()
+    photos = [("photos", (f"p{i}.jpg", b"\xff\xd8 not decoded", "image/jpeg")) for i in range(51)]
+    manifest = [{"label": f"p{i}", "source": "registry", "source_registry": "sdi", "legal_basis": "art. 5",
+                 "expires_at": (now() + timedelta(days=5)).isoformat()} for i in range(51)]  # fmt: skip
+    r = h.client.post(
+        f"/api/biometrics/watchlists/{wl.id}/import",
+        data={"manifest": json.dumps(manifest)},
+        files=photos,
+        headers=h.bearer("investigator"),
+    )
+    assert r.status_code == 413 and "at most 50 photos" in r.json()["detail"]

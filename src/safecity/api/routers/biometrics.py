@@ -62,6 +62,7 @@ Searcher = Annotated[Principal, Depends(require("biometrics:search"))]
 Approver = Annotated[Principal, Depends(require("thresholds:approve"))]
 Unredacted = Annotated[Principal, Depends(require("media:unredacted"))]
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_IMPORT_PHOTOS = 50  # one bulk import request's photos (each is a face-model pass)
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -212,6 +213,10 @@ async def bulk_import(
         items = [ImportItem.model_validate(i) for i in json.loads(manifest)]
     except (ValueError, ValidationError, TypeError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"manifest: {exc}") from exc
+    if len(photos) > MAX_IMPORT_PHOTOS:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"at most {MAX_IMPORT_PHOTOS} photos per import: split it"
+        )
     if len(items) != len(photos) or not items:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "one manifest item per photo")
     config = node.settings.biometrics
