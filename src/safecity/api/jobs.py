@@ -24,7 +24,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 MAX_PENDING_PER_OWNER = 2
 KEEP = 200
-WORKERS = 1  # one search at a time per node: the face models use the cores the cameras leave
+WORKERS = 2  # jobs at a time per node (a search runs in its own process; the thread waits on it)
 
 
 class JobCancelled(Exception):

@@ -109,7 +109,7 @@ async def start_search(
 
 def _own_job(node: App, who: Principal, job_id: str) -> Job:
     job = job_runner(node.engine).get(job_id, who.user_id)
-    if job is None:
+    if job is None or job.kind != "search":
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"you have no job {job_id!r}")
     return job
 
