@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import pytest
 
+from safecity.biometrics.watchlists import live_entries
 from safecity.governance import audit
 from safecity.media.snapshots import encode_jpeg, snapshot_key
 from safecity.store import open_store
@@ -113,3 +114,43 @@ def test_a_bulk_import_is_bounded(h: ApiHarness) -> None:
         headers=h.bearer("investigator"),
     )
     assert r.status_code == 413 and "at most 50 photos" in r.json()["detail"]
+
+
+def test_a_bulk_enrolment_job_turns_photos_into_entries(tmp_path: Path, faces_dir: Path) -> None:
+    with ApiHarness.start(tmp_path, biometrics={"verified_sources": ["sdi"]}) as h:
+        with h.node.session() as db:
+            wl = reviewed_watchlist(db, ["c1"], [template(1)])
+            db.commit()
+        investigator = h.bearer("investigator")
+
+        def start(names: list[str]) -> Any:
+            photos = [("photos", (n, (faces_dir / n).read_bytes(), "image/jpeg")) for n in names]
+            manifest = [{"label": n, "source": "registry", "source_registry": "sdi", "legal_basis": "art. 5",
+                         "expires_at": (now() + timedelta(days=5)).isoformat()} for n in names]  # fmt: skip
+            r = h.client.post(
+                f"/api/biometrics/watchlists/{wl.id}/import/jobs",
+                data={"manifest": json.dumps(manifest)},
+                files=photos,
+                headers=investigator,
+            )
+            assert r.status_code == 202, r.text
+            job_id = r.json()["id"]
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                job = h.client.get(f"/api/biometrics/import/jobs/{job_id}", headers=investigator).json()
+                if job["status"] not in ("queued", "running"):
+                    return job
+                time.sleep(0.1)
+            raise AssertionError("the import job did not end")
+
+        done = start(["obama.jpg", "biden.jpg"])
+        assert done["status"] == "done" and done["done"] == done["total"] == 2 and len(done["entry_ids"]) == 2
+        failed = start(["obama2.jpg", "group-6-faces.jpg"])
+        assert (
+            failed["status"] == "failed"
+            and "photo 2" in failed["error"]
+            and "exactly one face" in failed["error"]
+        )
+        with h.node.session() as db:
+            # the first template and the two imported ones; nothing of the failed job
+            assert len(live_entries(db, wl.id)) == 3
