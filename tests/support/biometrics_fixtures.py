@@ -17,6 +17,7 @@ from safecity.biometrics.watchlists import EntryInput, add_entries, create_watch
 
 PG = {"host": "127.0.0.1", "port": 5432, "dbname": "test", "user": "postgres"}
 ALICE, BOB, CAROL = Actor(1, "alice"), Actor(2, "bob"), Actor(3, "carol")
+CLERK = Actor(4, "clerk")  # records authorizations; separation of duties keeps them from using them
 REVIEWER = frozenset({"biometrics:review"})
 CONFIG = BiometricsConfig()
 
@@ -53,16 +54,19 @@ def authorization(
     hours: float = 24,
     purpose: str = "victim_or_missing_person",
     reference: str = "RG 123/2025",
+    by: Actor = CLERK,
+    since: timedelta = timedelta(minutes=1),
 ) -> AuthorizationRow:
+    """An authorization recorded by `by`, covering `cameras` from `since` ago for `hours`."""
     data = AuthorizationInput(
         issuer="Court of Rome, GIP",
         reference=reference,
         purpose=purpose,
         cameras=cameras,
-        starts_at=now() - timedelta(minutes=1),
+        starts_at=now() - since,
         ends_at=now() + timedelta(hours=hours),
     )
-    return create_authorization(db, data, ALICE, CONFIG)
+    return create_authorization(db, data, by, CONFIG)
 
 
 def entry(label: str = "missing child M.R.", days: int = 30, registry: str | None = None) -> EntryInput:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import numpy as np
 import supervision as sv
 
+from safecity.api.live_privacy import mask_heads
 from safecity.config.models import CameraConfig
 from safecity.media.snapshots import encode_jpeg
 from safecity.pipeline.analyzer import Analysis
@@ -49,8 +50,10 @@ def draw_geometry(image: np.ndarray, camera: CameraConfig) -> np.ndarray:
     return image
 
 
-def annotate(analysis: Analysis, camera: CameraConfig) -> np.ndarray:
-    image = analysis.frame.image.copy()
+def annotate(analysis: Analysis, camera: CameraConfig, *, mask: bool = True) -> np.ndarray:
+    """The analysed frame with boxes, labels, lines and zones; people's heads masked unless `mask=False`
+    (unmasked live view: `media:unredacted`, audited by the caller)."""
+    image = mask_heads(analysis.frame.image, analysis.tracks) if mask else analysis.frame.image.copy()
     draw_geometry(image, camera)
     tracks = analysis.tracks
     if len(tracks):
@@ -59,8 +62,10 @@ def annotate(analysis: Analysis, camera: CameraConfig) -> np.ndarray:
     return image
 
 
-def annotated_jpeg(analysis: Analysis, camera: CameraConfig, quality: int = 75) -> bytes:
-    return encode_jpeg(annotate(analysis, camera), quality)
+def annotated_jpeg(
+    analysis: Analysis, camera: CameraConfig, quality: int = 75, *, mask: bool = True
+) -> bytes:
+    return encode_jpeg(annotate(analysis, camera, mask=mask), quality)
 
 
 def mjpeg_part(jpeg: bytes) -> bytes:
@@ -73,21 +78,27 @@ async def jpeg_stream(
     max_fps: float,
     disconnected: Callable[[], Awaitable[bool]],
     idle_timeout_s: float = IDLE_TIMEOUT_S,
+    *,
+    mask: bool = True,
+    allowed: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIterator[bytes]:
     """MJPEG parts of each new analysed frame, at most `max_fps` (and the camera's fps) per second.
 
-    Ends when the client goes away, the worker ends, or no new frame arrives for `idle_timeout_s`."""
+    Ends when the client goes away, the worker ends, no new frame arrives for `idle_timeout_s`, or
+    `allowed()` (asked before every frame) says the viewer's rights were revoked."""
     fps = min(max_fps, worker.camera.fps or max_fps)
     period = 1.0 / fps
     loop = asyncio.get_running_loop()
     last_seq: int | None = None
     last_new = loop.time()
     while not await disconnected():
+        if allowed is not None and not await allowed():
+            return
         latest = worker.latest
         now = loop.time()
         if latest is not None and latest.frame.seq != last_seq:
             last_seq, last_new = latest.frame.seq, now
-            jpeg = await asyncio.to_thread(annotated_jpeg, latest, worker.camera)
+            jpeg = await asyncio.to_thread(annotated_jpeg, latest, worker.camera, mask=mask)
             yield mjpeg_part(jpeg)
         elif worker.done or now - last_new > idle_timeout_s:
             return

@@ -8,7 +8,7 @@ crop, is audited.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +26,7 @@ from safecity.biometrics.common import (
     now_utc,
 )
 from safecity.biometrics.models import MatchReviewRow, MatchRow, MatchStatus
+from safecity.biometrics.safeguards import check_reviewer_not_authorizer, drop_rejected_crop
 
 REVIEW_PERMISSION = "biometrics:review"
 CONFIRMATIONS_NEEDED = 2
@@ -114,10 +115,19 @@ def _reviewer(actor: Actor, permissions: Collection[str]) -> int:
 
 
 def review_match(
-    db: Session, match_id: int, confirm: bool, note: str, actor: Actor, permissions: Collection[str]
+    db: Session,
+    match_id: int,
+    confirm: bool,
+    note: str,
+    actor: Actor,
+    permissions: Collection[str],
+    delete_media: Callable[[str], object] | None = None,
 ) -> MatchRow:
+    """Confirm or reject; a rejection deletes the face crop at once (with `delete_media`, the crop store's
+    delete; the row forgets the key either way)."""
     user_id = _reviewer(actor, permissions)
     row = get_match(db, match_id)
+    check_reviewer_not_authorizer(db, row, actor)
     if row.status != MatchStatus.PENDING.value:
         raise ConflictError(f"match {row.id} is {row.status}; only a pending match is reviewed")
     if any(r.user_id == user_id for r in reviews_of(db, row.id)):
@@ -141,8 +151,10 @@ def review_match(
             MatchReviewRow.match_id == row.id, MatchReviewRow.decision == "confirm"
         )
     )
+    crop_deleted = None
     if not confirm:
         row.status = MatchStatus.REJECTED.value
+        crop_deleted = drop_rejected_crop(row, delete_media)
     elif int(confirmations or 0) >= CONFIRMATIONS_NEEDED:
         row.status = MatchStatus.CONFIRMED.value
     db.flush()
@@ -156,6 +168,7 @@ def review_match(
             "note": note.strip(),
             "status": row.status,
             "confirmations": int(confirmations or 0),
+            **({"crop_deleted": crop_deleted} if crop_deleted else {}),
         },
         now,
     )

@@ -10,9 +10,10 @@ its counts and its hits are audited.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import cv2
 import numpy as np
@@ -23,6 +24,7 @@ from safecity.biometrics.authorizations import get_authorization, require_in_for
 from safecity.biometrics.common import Actor, InvalidError, PolicyError, aware, log_action, now_utc
 from safecity.biometrics.config import BiometricsConfig
 from safecity.biometrics.models import SearchRow
+from safecity.biometrics.safeguards import check_within_authorization
 from safecity.media.storage import MediaNotFoundError, MediaStorage
 from safecity.store.models import EventRow
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder, discard, distance
@@ -77,13 +79,63 @@ def _check(
         raise PolicyError(f"a retrospective search covers at most {config.max_search_hours:g} h")
     if not req.reason.strip():
         raise PolicyError("a retrospective search states its reason")
-    require_in_force(get_authorization(db, req.authorization_id), now, cameras)
+    auth = get_authorization(db, req.authorization_id)
+    require_in_force(auth, now, cameras)
+    check_within_authorization(auth, start, end)
     threshold = config.default_threshold if req.threshold is None else req.threshold
     if threshold < config.validated_min_score:
         raise PolicyError(
             f"a search threshold below the validated minimum {config.validated_min_score} is refused"
         )
     return cameras, threshold
+
+
+def check_request(db: Session, req: SearchRequest, config: BiometricsConfig) -> None:
+    """The policy checks of a search (PolicyError, NotFoundError), before it is queued."""
+    _check(db, req, config, now_utc())
+
+
+class SearchCancelled(Exception):
+    """The search was stopped by its requester; what it had scanned is in the audit log."""
+
+
+def _scan(
+    rows: Sequence[Any],
+    probe: np.ndarray,
+    threshold: float,
+    config: BiometricsConfig,
+    media: MediaStorage,
+    models: tuple[CenterFaceDetector, FaceEmbedder],
+    originals: str,
+    progress: Callable[[int, int], bool] | None,
+    stop: Callable[[int, int], SearchCancelled],
+) -> tuple[list[SearchHit], int, int]:
+    """Compare the probe with every face of the snapshots' originals; (hits, scanned, compared)."""
+    detector, embedder = models
+    hits: list[SearchHit] = []
+    scanned = compared = 0
+    for i, (event_id, camera_id, at, snapshot) in enumerate(rows):
+        if progress is not None and not progress(i, len(rows)):
+            raise stop(scanned, compared)
+        if snapshot is None:
+            continue
+        try:
+            image = decode_image(media.get(f"{originals}/{snapshot}"))
+        except MediaNotFoundError:
+            continue  # no original kept for this snapshot (redaction policy)
+        scanned += 1
+        best = 0.0
+        for box in detector.detect(image, threshold=config.detect_threshold).xyxy:
+            template = embedder.embed(image, box)
+            best = max(best, 1.0 - float(distance(probe, template[None, :])[0]))
+            discard(template)
+            compared += 1
+        discard(image)
+        if best >= threshold:
+            hits.append(SearchHit(event_id, camera_id, at, round(best, 4), snapshot))
+    if progress is not None:
+        progress(len(rows), len(rows))
+    return hits, scanned, compared
 
 
 def retrospective_search(
@@ -95,8 +147,10 @@ def retrospective_search(
     media: MediaStorage,
     models: tuple[CenterFaceDetector, FaceEmbedder],
     originals: str = "originals",
+    progress: Callable[[int, int], bool] | None = None,
 ) -> tuple[SearchRow, list[SearchHit]]:
-    """Run an authorized search; the caller discards `probe` afterwards."""
+    """Run an authorized search; the caller discards `probe` afterwards. `progress(done, total)` is called
+    before each snapshot; when it returns False the search stops (audited) with `SearchCancelled`."""
     now = now_utc()
     cameras, threshold = _check(db, req, config, now)
     rows = list(
@@ -114,26 +168,14 @@ def retrospective_search(
     )
     if len(rows) > config.max_search_snapshots:
         raise PolicyError(f"more than {config.max_search_snapshots} snapshots in range: narrow the search")
-    detector, embedder = models
-    hits: list[SearchHit] = []
-    scanned = compared = 0
-    for event_id, camera_id, at, snapshot in rows:
-        if snapshot is None:
-            continue
-        try:
-            image = decode_image(media.get(f"{originals}/{snapshot}"))
-        except MediaNotFoundError:
-            continue  # no original kept for this snapshot (redaction policy)
-        scanned += 1
-        best = 0.0
-        for box in detector.detect(image, threshold=config.detect_threshold).xyxy:
-            template = embedder.embed(image, box)
-            best = max(best, 1.0 - float(distance(probe, template[None, :])[0]))
-            discard(template)
-            compared += 1
-        discard(image)
-        if best >= threshold:
-            hits.append(SearchHit(event_id, camera_id, at, round(best, 4), snapshot))
+
+    def stop(scanned: int, compared: int) -> SearchCancelled:
+        details = {"cameras": cameras, "snapshots_in_range": len(rows), "snapshots_scanned": scanned,
+                   "faces_compared": compared, "reason": req.reason.strip()}  # fmt: skip
+        log_action(db, actor, "biometrics.search.cancelled", f"authorization:{req.authorization_id}", details)
+        return SearchCancelled(f"search cancelled after {scanned} of {len(rows)} snapshots")
+
+    hits, scanned, compared = _scan(rows, probe, threshold, config, media, models, originals, progress, stop)
     row = SearchRow(
         authorization_id=req.authorization_id,
         cameras=cameras,

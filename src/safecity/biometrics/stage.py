@@ -27,7 +27,7 @@ from safecity.biometrics.config import BiometricsConfig
 from safecity.biometrics.matches import NewMatch, record_match
 from safecity.biometrics.watchlists import ActiveList, active_watchlists, sweep
 from safecity.media.snapshots import encode_jpeg
-from safecity.media.storage import MediaStorage
+from safecity.media.storage import ManagedStorage
 from safecity.pipeline.analyzer import Analysis
 from safecity.vision.faces import BestFrames, Candidate, CenterFaceDetector, FaceEmbedder, discard, distance
 
@@ -119,7 +119,7 @@ class FaceStage:
         registry: WatchlistRegistry,
         models: FaceModels,
         sessions: Callable[[], Session],
-        media: MediaStorage,
+        media: ManagedStorage,
         config: BiometricsConfig,
         notify: Callable[[dict[str, object]], None] | None = None,
     ) -> None:
@@ -189,9 +189,13 @@ class FaceStage:
         match = NewMatch(
             hit.watchlist.id, hit.entry_id, self.camera_id, tid, seen, hit.score, hit.watchlist.threshold, key
         )
-        with self.sessions() as db:
-            row = record_match(db, match)
-            db.commit()
+        try:
+            with self.sessions() as db:
+                row = record_match(db, match)
+                db.commit()
+        except Exception:  # no crop without its row
+            self.media.delete(key)
+            raise
         log.warning(
             "camera %s: face match %d on watchlist %d, pending review",
             self.camera_id,

@@ -3,9 +3,10 @@
 - An entry records its source, legal basis and expiry; bulk import is only from a verified source registry.
 - Any change to a watchlist's entries needs a review, by someone other than who changed it, before the
   watchlist can be activated; entries cannot be added while it runs (stop it first).
-- Activation needs an authorization in force that covers the watchlist's cameras. An urgent start needs a
-  written justification instead, and unless an authorization is attached within `urgent_max_hours` (24 h)
-  the watchlist is stopped and purged (templates and match crops deleted) by `sweep`.
+- Activation needs an authorization in force that covers the watchlist's cameras, used by someone other
+  than who recorded it. An urgent start needs a written justification instead, once per watchlist until an
+  authorization is recorded; unless one is attached within `urgent_max_hours` (24 h), or if it is stopped
+  before, the watchlist is purged (templates, match crops, match rows; `safecity.biometrics.safeguards`).
 - A watchlist stops by itself when its authorization ends or is revoked: `active_watchlists` never returns
   it past that instant, and `sweep` records the stop.
 """
@@ -35,13 +36,12 @@ from safecity.biometrics.common import (
     template_to_bytes,
 )
 from safecity.biometrics.config import BiometricsConfig
-from safecity.biometrics.models import (
-    AuthorizationRow,
-    EntryRow,
-    MatchRow,
-    MatchStatus,
-    WatchlistRow,
-    WatchlistStatus,
+from safecity.biometrics.models import AuthorizationRow, EntryRow, WatchlistRow, WatchlistStatus
+from safecity.biometrics.safeguards import (
+    check_not_authorizer,
+    check_urgent_allowed,
+    purge_watchlist,
+    unauthorized_urgent,
 )
 
 SYSTEM = Actor.system("safecity")
@@ -263,6 +263,7 @@ def activate(db: Session, watchlist_id: int, authorization_id: int, actor: Actor
     now = now_utc()
     auth = get_authorization(db, authorization_id)
     require_in_force(auth, now, row.cameras)
+    check_not_authorizer(auth, actor, f"activate watchlist {row.id}")
     row.authorization_id = auth.id
     row.urgent_justification = row.urgent_started_at = row.urgent_started_by = None
     _start(row, actor, now)
@@ -290,6 +291,7 @@ def start_urgent(
 ) -> WatchlistRow:
     """Start without an authorization: stopped and purged unless one is attached in time."""
     row = get_watchlist(db, watchlist_id)
+    check_urgent_allowed(row)
     if len(justification.strip()) < config.urgent_min_justification:
         raise PolicyError(
             f"an urgent start needs a written justification "
@@ -335,6 +337,7 @@ def attach_authorization(
         )
     auth = get_authorization(db, authorization_id)
     require_in_force(auth, now, row.cameras)
+    check_not_authorizer(auth, actor, f"attach it to watchlist {row.id}")
     row.authorization_id = auth.id
     db.flush()
     log_action(
@@ -349,12 +352,25 @@ def attach_authorization(
 
 
 def stop(
-    db: Session, watchlist_id: int, reason: str, actor: Actor, at: datetime | None = None
+    db: Session,
+    watchlist_id: int,
+    reason: str,
+    actor: Actor,
+    at: datetime | None = None,
+    delete_media: Callable[[str], object] | None = None,
 ) -> WatchlistRow:
+    """Stop a running watchlist. An urgent start without its authorization is purged instead (needs
+    `delete_media` for its match crops): stopping must not be a way to start a new 24 hours."""
     row = get_watchlist(db, watchlist_id)
     if row.status != WatchlistStatus.ACTIVE.value:
         raise ConflictError(f"watchlist {row.id} is {row.status}, not active")
     now = at or now_utc()
+    if unauthorized_urgent(row):
+        if delete_media is None:
+            raise PolicyError(f"watchlist {row.id} is an urgent start without authorization: it is purged")
+        log_action(db, actor, "biometrics.watchlist.stop", f"watchlist:{row.id}", {"reason": reason}, now)
+        purge_watchlist(db, row, now, delete_media, f"stopped by {actor.name} without authorization: purged")
+        return row
     row.status, row.stopped_at, row.stopped_by, row.stop_reason = (
         WatchlistStatus.STOPPED.value,
         now,
@@ -416,7 +432,8 @@ def sweep(
         auth = db.get(AuthorizationRow, row.authorization_id) if row.authorization_id else None
         end = effective_end(row, auth, config)
         if auth is None and end is not None and at >= end:
-            result.crops_deleted += _purge(db, row, at, delete_media)
+            reason = "urgent start without authorization: purged"
+            result.crops_deleted += purge_watchlist(db, row, at, delete_media, reason)[2]
             result.purged += 1
         elif end is None or at >= end:
             stop(db, row.id, "authorization ended" if auth else "no authorization", SYSTEM, at)
@@ -444,37 +461,3 @@ def sweep(
         result.entries_expired += 1
     db.flush()
     return result
-
-
-def _purge(db: Session, row: WatchlistRow, at: datetime, delete_media: Callable[[str], object]) -> int:
-    """Urgent start with no authorization in time: delete its templates and its matches' crops."""
-    entries = list(db.scalars(select(EntryRow).where(EntryRow.watchlist_id == row.id)))
-    for entry in entries:
-        entry.template = None
-        entry.removed_at = entry.removed_at or at
-        entry.removed_by, entry.remove_reason = (
-            entry.removed_by or SYSTEM.name,
-            entry.remove_reason or "purged",
-        )
-    crops = 0
-    for match in db.scalars(select(MatchRow).where(MatchRow.watchlist_id == row.id)):
-        if match.crop_key:
-            delete_media(match.crop_key)
-            crops += 1
-        match.crop_key, match.status = None, MatchStatus.PURGED.value
-    row.status, row.stopped_at, row.stopped_by = WatchlistStatus.PURGED.value, at, SYSTEM.name
-    row.stop_reason = "urgent start without authorization: purged"
-    db.flush()
-    log_action(
-        db,
-        SYSTEM,
-        "biometrics.watchlist.urgent_purge",
-        f"watchlist:{row.id}",
-        {
-            "justification": row.urgent_justification,
-            "templates_deleted": len(entries),
-            "crops_deleted": crops,
-        },
-        at,
-    )
-    return crops

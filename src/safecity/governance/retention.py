@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
@@ -107,8 +107,10 @@ class Retention:
         config: RetentionConfig,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        extra_steps: Mapping[str, Callable[[datetime, LockSet, bool], ClassResult]] | None = None,
     ) -> None:
         self.engine, self.storage, self.config, self.clock = engine, storage, config, clock
+        self.extra_steps = dict(extra_steps or {})  # more classes (governance.retention_privacy)
 
     def run(self, *, dry_run: bool = False, actor: str = "retention") -> PurgeReport:
         now = self.clock()
@@ -122,6 +124,7 @@ class Retention:
             "events": self._events,
             "alerts": self._alerts,
             "audit": self._audit,
+            **self.extra_steps,
         }
         for name, step in steps.items():
             try:

@@ -24,6 +24,7 @@ def retention_run(
     from safecity.config import ConfigError, Settings, load_settings
     from safecity.governance.audit_witness import install
     from safecity.governance.retention import Retention
+    from safecity.governance.retention_privacy import PrivacyRetention, stores_for
     from safecity.media.config import build_storage
     from safecity.store import make_engine, upgrade
 
@@ -38,7 +39,8 @@ def retention_run(
     engine = make_engine(url)
     try:
         storage = build_storage(settings.media, settings.storage.resolved_media_dir)
-        report = Retention(engine, storage, settings.retention).run(
+        privacy = PrivacyRetention(engine, settings.retention, stores_for(settings, storage))
+        report = Retention(engine, storage, settings.retention, extra_steps=privacy.steps()).run(
             dry_run=dry_run, actor=f"cli:{getpass.getuser()}"
         )
     finally:

@@ -9,6 +9,10 @@ retention:
   events: {days: 365}
   alerts: {days: 365}                       # closed alerts only
   audit: {days: null}                       # null: kept for ever (the default)
+  match_crops: {days: 30}                   # face crops of face matches
+  matches: {days: 180}                      # face match rows and reviews
+  report_photos: {days: 90}                 # public-report photos, blurred and original
+  lake: {days: 730}                         # analytics Parquet lake, per UTC day
 ```
 Evidence locks (governance.evidence) are the only override; `safecity retention run --dry-run` prints
 what a run would delete.
@@ -42,3 +46,12 @@ class RetentionConfig(_Strict):
     events: RowRetention = RowRetention(days=365)
     alerts: RowRetention = RowRetention(days=365)
     audit: RowRetention = RowRetention(days=None)
+    # privacy-sensitive classes (governance.retention_privacy)
+    match_crops: RowRetention = Field(
+        RowRetention(days=30), description="Face crops of face matches (the match row stays)"
+    )
+    matches: RowRetention = Field(RowRetention(days=180), description="Face match rows and their reviews")
+    report_photos: RowRetention = Field(
+        RowRetention(days=90), description="Public-report photos (blurred copy and original)"
+    )
+    lake: RowRetention = Field(RowRetention(days=730), description="Analytics Parquet lake, whole UTC days")

@@ -9,15 +9,13 @@ HTTP status the API answers with: 413 too large, 415 not a JPEG/PNG, 422 anythin
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from safecity.media.safe_image import ImageLimits, ImageRejected, decode_now, probe, serialized
-from safecity.media.storage import MediaStorage
 from safecity.operations.catalogue import REPORT_CATEGORIES
 from safecity.operations.config import ReportsConfig
 from safecity.operations.domain import (
@@ -88,11 +86,6 @@ def _reencode(image: Image.Image, kind: str) -> tuple[bytes, str]:
     return out.getvalue(), "jpg"
 
 
-def store_photo(media: MediaStorage, clean: bytes, ext: str, at: datetime) -> str:
-    key = f"{REPORTS_PREFIX}/{at.strftime('%Y-%m-%d')}/{uuid.uuid4().hex}.{ext}"
-    return media.put(key, clean)
-
-
 def create_report(
     db: Session, data: PublicReportCreate, observed_at: datetime, photo_key: str | None
 ) -> PublicReportRow:
@@ -107,9 +100,16 @@ def create_report(
 
 
 def list_reports(
-    db: Session, status: ReportStatus | None, limit: int = 50, offset: int = 0
+    db: Session,
+    status: ReportStatus | None,
+    limit: int = 50,
+    offset: int = 0,
+    cameras: frozenset[str] | None = None,
 ) -> tuple[list[PublicReportRow], int]:
+    """A page of reports; with `cameras` (an access list), only those on no camera or on one of them."""
     where = [] if status is None else [PublicReportRow.status == status.value]
+    if cameras is not None:
+        where.append(or_(PublicReportRow.camera_id.is_(None), PublicReportRow.camera_id.in_(sorted(cameras))))
     total = int(db.scalar(select(func.count()).select_from(PublicReportRow).where(*where)) or 0)
     rows = db.scalars(
         select(PublicReportRow).where(*where)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from safecity.bus.base import Bus, Unsubscribe
 from safecity.governance.retention import Retention, RetentionScheduler
+from safecity.governance.retention_privacy import PrivacyRetention, stores_for
 from safecity.media.storage import ManagedStorage, MediaStorage
 from safecity.recording.config import RecordingPolicy, recording_policy
 from safecity.recording.service import RecordingService
@@ -84,7 +85,8 @@ def attach_data_center(
     spool = settings.storage.data_dir / "spool"
     # the settings file's cameras are reconciled at start; recorders follow the camera runtimes
     service = RecordingService(engine, media, settings.recording, policies(settings), spool, autostart=False)
-    purge = Retention(engine, media, settings.retention)
+    privacy = PrivacyRetention(engine, settings.retention, stores_for(settings, media))
+    purge = Retention(engine, media, settings.retention, extra_steps=privacy.steps())
     scheduler = None
     if retention and settings.retention.enabled:
         lease = DbLease(engine, "retention", node_id, ttl_s=max(3 * settings.retention.interval_s, 600.0))

@@ -58,7 +58,7 @@ def scenario(db: Session, tmp: Path) -> list[str]:
         seen.append(_last_action(db))
 
     row = reviewed_watchlist(db, ["c1"], [template(1)])
-    auth = authorization(db, ["c1"])
+    auth = authorization(db, ["c1"], since=timedelta(hours=2))  # covers the search below
     step(lambda: wl.create_watchlist(db, "other", "", ["c1"], ALICE, CONFIG))
     step(lambda: wl.add_entries(db, row.id, [(entry("extra"), template(2))], ALICE, CONFIG))
     step(lambda: wl.review_watchlist(db, row.id, "ok", BOB))

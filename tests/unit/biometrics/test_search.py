@@ -56,6 +56,9 @@ def stored(sqlite_url: str, tmp_path: Path, faces_dir: Path) -> tuple[LocalMedia
     return sealed, who
 
 
+COVERS = timedelta(hours=3)  # the authorizations cover the footage searched (from 2 h ago)
+
+
 def _req(auth_id: int, **kw: object) -> SearchRequest:
     base: dict[str, object] = dict(
         authorization_id=auth_id,
@@ -72,7 +75,7 @@ def test_search_inside_an_authorized_case_finds_the_person(
 ) -> None:
     sealed, who = stored
     probe = single_face_template(_read(faces_dir / "obama3.jpg"), *face_models)
-    auth = authorization(db, ["c1", "c2"])
+    auth = authorization(db, ["c1", "c2"], since=COVERS)
     row, hits = retrospective_search(db, _req(auth.id), probe, ALICE, CONFIG, sealed, face_models)
     assert sorted(who[h.event_id] for h in hits) == ["obama.jpg", "obama2.jpg"]  # not biden, not c3
     assert row.snapshots_scanned == 4 and row.faces_compared == 1 + 1 + 1 + 6
@@ -97,7 +100,7 @@ def test_unbounded_or_unauthorized_searches_are_refused(
     change: dict[str, object],
     message: str,
 ) -> None:
-    auth = authorization(db, ["c1", "c2"])
+    auth = authorization(db, ["c1", "c2"], since=COVERS)
     with pytest.raises(PolicyError, match=message):
         retrospective_search(
             db, _req(auth.id, **change), np.zeros(128, np.float32), ALICE, CONFIG, stored[0], face_models
@@ -110,7 +113,18 @@ def test_no_search_without_an_authorization_in_force(
     probe = np.zeros(128, np.float32)
     with pytest.raises(NotFoundError):
         retrospective_search(db, _req(999), probe, ALICE, CONFIG, stored[0], face_models)
-    auth = authorization(db, ["c1", "c2"])
+    auth = authorization(db, ["c1", "c2"], since=COVERS)
     revoke_authorization(db, auth.id, "case closed", ALICE)
     with pytest.raises(PolicyError, match="revoked"):
         retrospective_search(db, _req(auth.id), probe, ALICE, CONFIG, stored[0], face_models)
+
+
+def test_a_search_outside_the_authorizations_own_time_range_is_refused(
+    db: Session, stored: tuple[LocalMediaStorage, dict[str, str]], face_models: Models
+) -> None:
+    """Attack: an authorization from today, used to search last week's (here: 2 h old) footage."""
+    auth = authorization(db, ["c1", "c2"], since=timedelta(minutes=30))
+    with pytest.raises(PolicyError, match="outside that time range"):
+        retrospective_search(
+            db, _req(auth.id), np.zeros(128, np.float32), ALICE, CONFIG, stored[0], face_models
+        )

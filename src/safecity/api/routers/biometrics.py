@@ -16,6 +16,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Response, UploadFile, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from safecity.api.deps import DbSession, Node, Principal, require
 from safecity.api.routers._operations import IdPath, actor, translated
@@ -62,6 +63,7 @@ Searcher = Annotated[Principal, Depends(require("biometrics:search"))]
 Approver = Annotated[Principal, Depends(require("thresholds:approve"))]
 Unredacted = Annotated[Principal, Depends(require("media:unredacted"))]
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_IMPORT_PHOTOS = 50  # one bulk import request's photos (each is a face-model pass)
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -85,8 +87,8 @@ async def _photo_template(node: App, photo: UploadFile, client: str = "-") -> np
     detector, embedder = _models(node)
     image = await decode_upload(data, photo.content_type, PHOTO_LIMITS, client)
     with translated():
-        try:
-            return single_face_template(image, detector, embedder)
+        try:  # on a worker thread: face models never block the event loop (every other client)
+            return await run_in_threadpool(single_face_template, image, detector, embedder)
         finally:
             discard(image)
 
@@ -212,6 +214,10 @@ async def bulk_import(
         items = [ImportItem.model_validate(i) for i in json.loads(manifest)]
     except (ValueError, ValidationError, TypeError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"manifest: {exc}") from exc
+    if len(photos) > MAX_IMPORT_PHOTOS:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"at most {MAX_IMPORT_PHOTOS} photos per import: split it"
+        )
     if len(items) != len(photos) or not items:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "one manifest item per photo")
     config = node.settings.biometrics
@@ -272,9 +278,13 @@ def attach_authorization(
 
 
 @router.post("/watchlists/{watchlist_id}/stop", response_model=WatchlistPublic)
-def stop(watchlist_id: IdPath, body: Reason, db: DbSession, who: Manager) -> WatchlistPublic:
+def stop(watchlist_id: IdPath, body: Reason, db: DbSession, node: Node, who: Manager) -> WatchlistPublic:
+    """Stop a watchlist; an urgent start without authorization is purged (matches and crops deleted)."""
+    delete = node.biometrics.sealed.delete if node.biometrics is not None else None
     with translated():
-        return WatchlistPublic.model_validate(wl.stop(db, watchlist_id, body.reason, actor(who)))
+        return WatchlistPublic.model_validate(
+            wl.stop(db, watchlist_id, body.reason, actor(who), delete_media=delete)
+        )
 
 
 # --- thresholds -------------------------------------------------------------------------------------
@@ -350,10 +360,15 @@ def match_crop(match_id: IdPath, db: DbSession, node: Node, who: Reviewer) -> Re
 
 
 @router.post("/matches/{match_id}/review", response_model=MatchPublic)
-def review_match(match_id: IdPath, body: MatchReview, db: DbSession, who: Reviewer) -> MatchPublic:
+def review_match(
+    match_id: IdPath, body: MatchReview, db: DbSession, node: Node, who: Reviewer
+) -> MatchPublic:
+    """Confirm or reject; a rejected match's face crop is deleted at once."""
+    delete = _bio(node).sealed.delete
     with translated():
         mt.get_match(db, match_id, who.cameras)
-        return _match(mt.review_match(db, match_id, body.confirm, body.note, actor(who), who.permissions))
+        row = mt.review_match(db, match_id, body.confirm, body.note, actor(who), who.permissions, delete)
+        return _match(row)
 
 
 @router.post("/matches/{match_id}/dispatch", response_model=MatchPublic)
@@ -406,8 +421,15 @@ async def search(
     bio = _bio(node)
     try:
         with translated():
-            row, hits = retrospective_search(
-                db, req, probe, actor(who), node.settings.biometrics, bio.sealed, _models(node)
+            row, hits = await run_in_threadpool(
+                retrospective_search,
+                db,
+                req,
+                probe,
+                actor(who),
+                node.settings.biometrics,
+                bio.sealed,
+                _models(node),
             )
     except HTTPException as exc:
         if exc.status_code == status.HTTP_403_FORBIDDEN:

@@ -12,6 +12,7 @@ from prometheus_client.registry import CollectorRegistry
 from safecity.api.degraded import public_status
 from safecity.api.deps import Node, Principal, require
 from safecity.api.health import node_health
+from safecity.api.metrics_filter import CameraFiltered
 from safecity.api.schemas import CameraHealthPublic, HealthPublic
 
 PREFIX = ""
@@ -49,6 +50,10 @@ def health(node: Node, who: Health) -> HealthPublic:
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 def metrics(request: Request, who: Health) -> Response:
-    """Prometheus text format; per-camera series carry a `camera` label."""
+    """Prometheus text format; per-camera series carry a `camera` label, and only the caller's cameras'
+    series are shown (a camera access list applies here too)."""
     registry: CollectorRegistry = request.app.state.metrics_registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    if who.cameras is None:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    filtered = CameraFiltered(registry, who.cameras)
+    return Response(generate_latest(filtered), media_type=CONTENT_TYPE_LATEST)

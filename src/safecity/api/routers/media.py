@@ -17,16 +17,18 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from safecity.api.deps import Node, Principal, ensure_camera_visible, require
+from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
 from safecity.api.refusals import audit_refusal
+from safecity.api.viewing import viewing_sessions
 from safecity.app import App as NodeType
-from safecity.governance import audit
 from safecity.media.storage import MediaNotFoundError, normalize_key
+from safecity.operations.report_photos import ORIGINALS_PREFIX, REPORTS_PREFIX
 from safecity.recording.models import ClipRow
 
 router = APIRouter(prefix="/media", tags=["media"])
 TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".mp4": "video/mp4"}
 UNREDACTED = "media:unredacted"
+NOT_HERE = frozenset({REPORTS_PREFIX, ORIGINALS_PREFIX})  # served by /api/reports/{id}/photo only
 HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
 
 
@@ -57,16 +59,23 @@ def _shows_faces(node: NodeType, key: str) -> bool:
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, 400: {"description": "Invalid key"}},
 )
-def media(key: str, node: Node, who: Annotated[Principal, Depends(require("media:read"))]) -> Response:
+def media(
+    key: str, db: DbSession, node: Node, who: Annotated[Principal, Depends(require("media:read"))]
+) -> Response:
     normalized, camera_id = _key_and_camera(key)
+    if normalized.split("/", 1)[0] in NOT_HERE:  # their access depends on the report: see routers/reports
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media")
     ensure_camera_visible(who, camera_id)
     if _shows_faces(node, normalized):
         if not who.has(UNREDACTED):
             reason = f"this media is not redacted: it needs {UNREDACTED}"
             audit_refusal(node, who.username, UNREDACTED, f"GET /api/media/{normalized}", reason)
             raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
-        with node.engine.begin() as conn:
-            audit.append(conn, who.username, "media.view_unredacted", normalized, {"camera_id": camera_id})
+        # once per viewing session of this credential, whatever the Range (not once per chunk)
+        details = {"camera_id": camera_id, "via": who.via}
+        viewing_sessions(node.engine).record(
+            db.connection(), who.credential_id, who.username, "media.view_unredacted", normalized, details
+        )
     media_type = TYPES.get(PurePosixPath(normalized).suffix.lower(), "application/octet-stream")
     try:
         path = node.media.path_for(normalized)

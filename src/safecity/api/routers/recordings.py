@@ -2,8 +2,8 @@
 
 Segment and clip files are served by the media route (`/api/media/<key>`, media:read, camera access);
 the playback route (`/api/recordings/segments/<id>/video`, media:unredacted, camera access) streams one
-segment with HTTP Range support for a <video> element, and writes an audit entry for each viewing (a
-request starting at byte 0, not each Range chunk).
+segment with HTTP Range support for a <video> element, and writes an audit entry for each viewing (the
+first request of a credential for a segment, whatever its Range; not each chunk, see `api.viewing`).
 An export is redacted (faces blurred by the node's face redactor; plates are not blurred yet) unless the
 caller asks for `unredacted` and holds `media:unredacted`; granted or refused, it is an audit entry.
 """
@@ -18,8 +18,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from safecity.api.deps import Node, Principal, ensure_camera_visible, require
-from safecity.governance import audit
+from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
+from safecity.api.viewing import viewing_sessions
 from safecity.media.redaction import Redactor
 from safecity.media.storage import ManagedStorage, MediaNotFoundError
 from safecity.recording.export import ExportRefused, export_range, export_stored_clip
@@ -224,24 +224,17 @@ def export_clip(
     return _clip_out(clip)
 
 
-def _starts_at_zero(range_header: str | None) -> bool:
-    """Whether a request begins a viewing: no Range, or a first range starting at byte 0."""
-    if not range_header:
-        return True
-    unit, _, ranges = range_header.partition("=")
-    if unit.strip().lower() != "bytes":
-        return True  # an unknown unit: the whole file is sent
-    first = ranges.split(",")[0].strip()
-    return first.partition("-")[0].strip() == "0"
-
-
 @router.get(
     "/segments/{segment_id}/video",
     response_class=Response,
     responses={200: {"content": {"video/mp4": {}}}, 206: {"description": "Partial content (Range)"}},
 )
 def segment_video(
-    segment_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request, node: Node, who: Viewer
+    segment_id: Annotated[str, Path(min_length=1, max_length=64)],
+    request: Request,
+    db: DbSession,
+    node: Node,
+    who: Viewer,
 ) -> Response:
     """The stored MP4 of one segment (unredacted, so media:unredacted); Range requests answer 206."""
     with node.engine.connect() as conn:
@@ -260,10 +253,11 @@ def segment_video(
         data = None if path is not None else node.media.get(row.key)
     except MediaNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the segment's file is gone") from exc
-    if _starts_at_zero(request.headers.get("range")):
-        with node.engine.begin() as conn:
-            details = {"camera_id": row.camera_id, "via": who.via}
-            audit.append(conn, who.username, "recording.view", f"segment:{segment_id}", details)
+    # every response is audited, whatever its Range, once per viewing session (not per chunk)
+    details = {"camera_id": row.camera_id, "via": who.via, "range": request.headers.get("range", "")[:64]}
+    viewing_sessions(node.engine).record(
+        db.connection(), who.credential_id, who.username, "recording.view", f"segment:{segment_id}", details
+    )
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
     if path is not None:
         return FileResponse(path, media_type="video/mp4", headers=headers)

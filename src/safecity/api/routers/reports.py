@@ -5,6 +5,9 @@ camera_id, observed_at, optional contact, optional photo. The body is read throu
 upload is refused while it streams (413) instead of being spooled first. Each client address gets
 `operations.reports.rate_limit` submissions per window (429 with Retry-After). Rejections are 4xx with a
 reason: 400 malformed form, 413 too large, 415 not a form / photo not JPEG or PNG, 422 bad fields.
+
+Triage sees reports on no camera or on a camera in its access list (others are 404), and photos with
+faces blurred (`safecity.operations.report_photos`); the original needs media:unredacted, audited.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 
 from safecity.api.deps import DbSession, Node, Principal, require
 from safecity.api.routers._operations import IdPath, Ops, actor, commit, publish, translated
+from safecity.api.viewing import viewing_sessions
 from safecity.app import App
+from safecity.media.face_redaction import default_redactor
+from safecity.media.redaction import Redactor
 from safecity.media.safe_image import ImageRejected, check_content_type, client_slot
 from safecity.media.storage import MediaNotFoundError
 from safecity.operations import reports as service
@@ -31,6 +37,8 @@ from safecity.operations.catalogue import REPORT_CATEGORIES
 from safecity.operations.config import ReportsConfig
 from safecity.operations.domain import ReportStatus
 from safecity.operations.incident_schemas import IncidentSummary
+from safecity.operations.models import PublicReportRow
+from safecity.operations.report_photos import original_key, store_report_photo
 from safecity.operations.schemas import (
     CameraPin,
     PublicReportCreate,
@@ -45,6 +53,7 @@ from safecity.store.cameras import get_camera, list_cameras
 router = APIRouter(tags=["reports"])
 Triager = Annotated[Principal, Depends(require("reports:triage"))]
 FORM_OVERHEAD = 64 * 1024  # the text fields and multipart boundaries around the photo
+UNREDACTED = "media:unredacted"
 FORM_TYPES = (b"multipart/form-data", b"application/x-www-form-urlencoded")
 
 
@@ -133,6 +142,11 @@ def _validate(fields: dict[str, str]) -> PublicReportCreate:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
 
 
+def _redactor(node: App) -> Redactor:
+    bio = node.biometrics
+    return bio.redactor if bio is not None else default_redactor()
+
+
 def _save(node: App, data: PublicReportCreate, photo: bytes | None, cfg: ReportsConfig) -> ReportPublic:
     """Blocking part (photo decoding, storage, database): runs in the thread pool."""
     try:
@@ -145,7 +159,7 @@ def _save(node: App, data: PublicReportCreate, photo: bytes | None, cfg: Reports
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, f"camera_id: no camera {data.camera_id!r}"
             )
-        key = service.store_photo(node.media, *clean, observed) if clean is not None else None
+        key = store_report_photo(node.media, *clean, observed, _redactor(node)) if clean is not None else None
         row = service.create_report(db, data, observed, key)
         out = report_view(row)
         db.commit()
@@ -194,6 +208,15 @@ def report_options(db: DbSession, ops: Ops) -> ReportOptions:
     )  # fmt: skip
 
 
+def _visible_report(db: DbSession, who: Principal, report_id: int) -> PublicReportRow:
+    """The report, or 404 when it does not exist or is on a camera outside the caller's access list."""
+    with translated():
+        row = service.get_report(db, report_id)
+    if row.camera_id is not None and not who.can_see_camera(row.camera_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {report_id}")
+    return row
+
+
 @router.get("/reports", response_model=list[ReportPublic])
 def list_reports(
     db: DbSession,
@@ -204,15 +227,14 @@ def list_reports(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ReportPublic]:
     """The triage queue, newest first (`X-Total-Count` has the total)."""
-    rows, total = service.list_reports(db, status_, limit, offset)
+    rows, total = service.list_reports(db, status_, limit, offset, who.cameras)
     response.headers["X-Total-Count"] = str(total)
     return [report_view(r) for r in rows]
 
 
 @router.get("/reports/{report_id}", response_model=ReportPublic)
 def get_report(report_id: IdPath, db: DbSession, who: Triager) -> ReportPublic:
-    with translated():
-        return report_view(service.get_report(db, report_id))
+    return report_view(_visible_report(db, who, report_id))
 
 
 @router.get(
@@ -220,15 +242,27 @@ def get_report(report_id: IdPath, db: DbSession, who: Triager) -> ReportPublic:
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
 )
-def report_photo(report_id: IdPath, db: DbSession, node: Node, who: Triager) -> Response:
-    """The report's photo, as stored (re-encoded, without metadata)."""
-    with translated():
-        row = service.get_report(db, report_id)
+def report_photo(
+    report_id: IdPath, db: DbSession, node: Node, who: Triager, original: bool = False
+) -> Response:
+    """The report's photo with faces blurred (re-encoded, without metadata). `original=true` gives the
+    unblurred one: it needs media:unredacted and is audited."""
+    row = _visible_report(db, who, report_id)
     if row.photo_key is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"report {report_id} has no photo")
     media_type = "image/png" if row.photo_key.endswith(".png") else "image/jpeg"
+    key = row.photo_key
+    if original:
+        if not who.has(UNREDACTED):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the unblurred photo needs {UNREDACTED}")
+        key = original_key(row.photo_key)
+        details = {"camera_id": row.camera_id, "via": who.via, "report_id": row.id}
+        sessions = viewing_sessions(node.engine)
+        sessions.record(
+            db.connection(), who.credential_id, who.username, "report.photo_original", key, details
+        )
     try:
-        data = node.media.get(row.photo_key)
+        data = node.media.get(key)
     except MediaNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the photo is no longer stored") from exc
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
@@ -239,7 +273,7 @@ def report_photo(report_id: IdPath, db: DbSession, node: Node, who: Triager) -> 
 def triage(report_id: IdPath, body: ReportTriage, db: DbSession, node: Node, who: Triager) -> ReportPublic:
     """Dismiss the report, or open an incident from it (409 when it was already triaged)."""
     with translated():
-        row, incident = service.triage(db, service.get_report(db, report_id), body, actor(who))
+        row, incident = service.triage(db, _visible_report(db, who, report_id), body, actor(who))
         out = report_view(row)
         summary = IncidentSummary.model_validate(incident) if incident is not None else None
         commit(db)

@@ -7,12 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from safecity.api.annotate import BOUNDARY, draw_geometry, jpeg_stream
-from safecity.api.camera_service import grab_image, latest_image
+from safecity.api.camera_service import grab_image
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
+from safecity.api.live_privacy import UNREDACTED, mask_heads, record_live_view
+from safecity.api.revalidate import Revalidator
 from safecity.api.routers.cameras import visible_camera
 from safecity.api.schemas import CameraId
+from safecity.app import App
+from safecity.media.face_redaction import default_redactor
 from safecity.media.snapshots import encode_jpeg
 from safecity.store.cameras import to_config
 
@@ -22,6 +28,17 @@ NO_STORE = {"Cache-Control": "no-store"}
 JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}}
 
 
+def _check_unredacted(
+    db: Session, node: App, who: Principal, camera_id: str, unredacted: bool, *, stream: bool
+) -> None:
+    """An unmasked live picture needs media:unredacted; granted ones are audited once per viewing session."""
+    if not unredacted:
+        return
+    if not who.has(UNREDACTED):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"unmasked live view needs {UNREDACTED}")
+    record_live_view(db.connection(), node.engine, who, camera_id, stream=stream)
+
+
 @router.get("/{camera_id}/snapshot.jpg", response_class=Response, responses=JPEG)
 def snapshot(
     camera_id: CameraId,
@@ -29,12 +46,17 @@ def snapshot(
     node: Node,
     who: Annotated[Principal, Depends(require("cameras:read"))],
     overlay: bool = False,
+    unredacted: bool = False,
 ) -> Response:
     """The latest analysed frame, in source pixels: the coordinates lines and zones are drawn in.
     `overlay=true` draws the current ones. With no worker running the camera here, a camera manager gets
-    one frame straight from the source (to draw on a new or disabled camera); others get 404."""
+    one frame straight from the source (to draw on a new or disabled camera); others get 404.
+    People's heads are masked; `unredacted=true` needs `media:unredacted` and is audited."""
     cfg = to_config(visible_camera(db, who, camera_id))
-    image = latest_image(node, camera_id)
+    _check_unredacted(db, node, who, camera_id, unredacted, stream=False)
+    worker = node.workers.get(camera_id)
+    analysis = worker.latest if worker is not None else None
+    image = None if analysis is None else analysis.frame.image
     if image is None and not who.has("cameras:manage"):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
@@ -52,6 +74,11 @@ def snapshot(
                 f"camera {camera_id!r} has no frame: its source gave none (details in the server log)",
                 headers={"Retry-After": "5"},
             ) from exc
+        if not unredacted:  # no tracks for a frame grabbed from the source: find the faces themselves
+            image = default_redactor().redact(image)
+    elif not unredacted:
+        assert analysis is not None
+        image = mask_heads(image, analysis.tracks)
     if overlay:
         image = draw_geometry(image.copy(), cfg)
     return Response(encode_jpeg(image, 90), media_type="image/jpeg", headers=NO_STORE)
@@ -65,15 +92,29 @@ def snapshot(
 async def live(
     camera_id: CameraId,
     request: Request,
+    db: DbSession,
     node: Node,
     who: Annotated[Principal, Depends(require("live:view"))],
+    unredacted: bool = False,
 ) -> StreamingResponse:
-    """Annotated live video (boxes, track ids, lines, zones) as MJPEG, at most the analysis rate."""
+    """Annotated live video (boxes, track ids, lines, zones) as MJPEG, at most the analysis rate.
+    People's heads are masked; `unredacted=true` needs `media:unredacted` and is audited once per stream.
+    The stream ends within a second when the viewer's rights change (disabled, demoted, logged out)."""
     ensure_camera_visible(who, camera_id)
     worker = node.workers.get(camera_id)
     if worker is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {camera_id!r} is not running here")
-    stream = jpeg_stream(worker, node.settings.api.mjpeg_max_fps, request.is_disconnected)
+    revalidator = Revalidator(node.session, who)
+    if not await run_in_threadpool(revalidator.open):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "credential no longer valid")
+    await run_in_threadpool(_check_unredacted, db, node, who, camera_id, unredacted, stream=True)
+    stream = jpeg_stream(
+        worker,
+        node.settings.api.mjpeg_max_fps,
+        request.is_disconnected,
+        mask=not unredacted,
+        allowed=revalidator.still_allowed,
+    )
     return StreamingResponse(
         stream, media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}", headers=NO_STORE
     )

@@ -2,8 +2,9 @@
 
 Authenticate with the session cookie (same-origin pages), `?token=sc_...` or an `Authorization: Bearer`
 header. The server sends `{"type": "hello", "data": <me>}` first, then the LiveHub's messages the caller
-may see; a client may send `{"type": "ping"}` and gets `{"type": "pong"}`. Every `REVALIDATE_S` seconds
-the credential is checked again (a disabled user or ended session is disconnected, code 1008). A client
+may see; a client may send `{"type": "ping"}` and gets `{"type": "pong"}`. Before every push, and at least
+every `CHECK_EVERY_S` while idle, the credential is checked again (`safecity.api.revalidate`): a disabled,
+demoted or re-scoped user, a revoked token, a reset password or an ended session closes it (1008). A client
 too slow to keep up is disconnected with code 1013 (try again later): reconnect and re-query.
 """
 
@@ -19,36 +20,34 @@ from starlette.concurrency import run_in_threadpool
 
 from safecity.api.deps import AUTHENTICATED, Principal, get_node, ws_require
 from safecity.api.live import TOO_SLOW, LiveClient, LiveHub
+from safecity.api.revalidate import CHECK_EVERY_S, Revalidator
 from safecity.api.routers.auth import me_of
 
 PREFIX = ""
 router = APIRouter(tags=["live"])
-REVALIDATE_S = 60.0
 TRY_AGAIN_LATER = 1013
 _auth = ws_require(AUTHENTICATED)
 
 
-async def _still_valid(ws: WebSocket) -> bool:
-    try:
-        await run_in_threadpool(_auth, ws)
-    except WebSocketException:
-        return False
-    return True
+_IDLE = object()  # no message within the check period: only revalidate
 
 
-async def _pump(ws: WebSocket, client: LiveClient) -> None:
+async def _pump(ws: WebSocket, client: LiveClient, revalidator: Revalidator) -> None:
     while True:
         try:
-            text = await asyncio.wait_for(client.queue.get(), REVALIDATE_S)
+            item: object = await asyncio.wait_for(client.queue.get(), CHECK_EVERY_S)
         except TimeoutError:
-            if not await _still_valid(ws):
-                await ws.close(1008, "credential no longer valid")
-                return
+            item = _IDLE
+        if not await revalidator.still_allowed():  # before every push, and while idle
+            await ws.close(1008, "credential or rights changed: reconnect")
+            return
+        if item is _IDLE:
             continue
-        if text is TOO_SLOW:
+        if item is TOO_SLOW:
             await ws.close(TRY_AGAIN_LATER, "too slow: reconnect")
             return
-        await ws.send_text(text)
+        assert isinstance(item, str)
+        await ws.send_text(item)
         client.sent += 1
 
 
@@ -62,11 +61,16 @@ async def _listen(ws: WebSocket) -> None:
 
 @router.websocket("/ws")
 async def live(websocket: WebSocket, who: Annotated[Principal, Depends(_auth)]) -> None:
-    hub: LiveHub = get_node(websocket).live
+    node = get_node(websocket)
+    hub: LiveHub = node.live
+    revalidator = Revalidator(node.session, who)
+    if not await run_in_threadpool(revalidator.open):
+        raise WebSocketException(1008, "credential no longer valid")
     await websocket.accept()
     await websocket.send_json({"type": "hello", "data": me_of(who).model_dump()})
     client = hub.connect(who)
-    tasks = [asyncio.create_task(_pump(websocket, client)), asyncio.create_task(_listen(websocket))]
+    pump = _pump(websocket, client, revalidator)
+    tasks = [asyncio.create_task(pump), asyncio.create_task(_listen(websocket))]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     except (WebSocketDisconnect, RuntimeError):

@@ -15,11 +15,25 @@ function splitList(s: string): string[] {
   return s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
 }
 
+// null: every camera; []: none; a list: those. "No cameras" must survive an edit of anything else.
+type Access = "all" | "none" | "list";
+
+function accessOf(cameras: string[] | null | undefined): Access {
+  if (cameras == null) return "all";
+  return cameras.length ? "list" : "none";
+}
+
+function camerasLabel(cameras: string[] | null | undefined): string {
+  if (cameras == null) return "all";
+  return cameras.length ? cameras.join(", ") : "none";
+}
+
 function UserForm({ user, onClose, onSaved }: { user: User | null; onClose: () => void; onSaved: () => void }) {
   const [username, setUsername] = useState(user?.username ?? "");
   const [password, setPassword] = useState("");
   const [roles, setRoles] = useState<string[]>(user?.roles ?? ["operator"]);
   const [displayName, setDisplayName] = useState(user?.display_name ?? "");
+  const [access, setAccess] = useState<Access>(user ? accessOf(user.cameras) : "all");
   const [cameras, setCameras] = useState((user?.cameras ?? []).join(", "));
   const [disabled, setDisabled] = useState(user?.disabled ?? user?.active === false);
   const [error, setError] = useState<string | null>(null);
@@ -27,7 +41,12 @@ function UserForm({ user, onClose, onSaved }: { user: User | null; onClose: () =
     e.preventDefault();
     setError(null);
     const cams = splitList(cameras);
-    const body: Record<string, unknown> = { roles, cameras: cams.length ? cams : null, display_name: displayName.trim() };
+    if (access === "list" && !cams.length) {
+      setError("Name at least one camera, or choose No cameras");
+      return;
+    }
+    const camerasValue = access === "all" ? null : access === "none" ? [] : cams;
+    const body: Record<string, unknown> = { roles, cameras: camerasValue, display_name: displayName.trim() };
     try {
       if (user) {
         body.disabled = disabled;
@@ -64,9 +83,18 @@ function UserForm({ user, onClose, onSaved }: { user: User | null; onClose: () =
             ))}
           </div>
         </Field>
-        <Field label="Camera access" hint="camera ids, comma separated; blank: all cameras" wide>
-          <input name="cameras" value={cameras} onInput={(e) => setCameras(e.currentTarget.value)} />
+        <Field label="Camera access" wide>
+          <select name="camera_access" data-testid="camera-access" value={access} onChange={(e) => setAccess(e.currentTarget.value as Access)}>
+            <option value="all">All cameras</option>
+            <option value="none">No cameras</option>
+            <option value="list">Only these cameras</option>
+          </select>
         </Field>
+        {access === "list" && (
+          <Field label="Cameras" hint="camera ids, comma separated" wide>
+            <input name="cameras" value={cameras} onInput={(e) => setCameras(e.currentTarget.value)} />
+          </Field>
+        )}
         {user && (
           <label class="check">
             <input type="checkbox" checked={disabled} onChange={(e) => setDisabled(e.currentTarget.checked)} /> Disabled (cannot log in)
@@ -102,10 +130,10 @@ function Users() {
             </thead>
             <tbody>
               {list.map((u) => (
-                <tr key={String(u.id)}>
+                <tr key={String(u.id)} data-username={u.username}>
                   <td>{u.username}</td>
                   <td>{(u.roles ?? []).map((r) => <Badge key={r} kind="role">{r}</Badge>)}</td>
-                  <td class="small">{u.cameras?.length ? u.cameras.join(", ") : "all"}</td>
+                  <td class="small" data-testid="user-cameras">{camerasLabel(u.cameras)}</td>
                   <td>{u.disabled || u.active === false ? <Badge kind="disabled">disabled</Badge> : <Badge kind="ok">active</Badge>}</td>
                   <td class="row-actions">
                     <button type="button" class="btn btn-sm" onClick={() => setEdit(u)}>

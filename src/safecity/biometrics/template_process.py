@@ -1,0 +1,88 @@
+"""Face templates of uploaded photos (enrolment, bulk import) in a spawned child process, for the same
+reason as `search_process`: dlib holds the GIL. The photos go to the child and the templates come back
+through a pipe, in memory only (never written anywhere); the parent discards them once stored.
+Progress and cancel as in `search_process`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+from collections.abc import Callable
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event as MpEvent
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+POLL_S = 0.2
+
+
+class TemplatesCancelled(Exception):
+    pass
+
+
+class TemplatesFailed(Exception):
+    """A photo was refused (not exactly one face, unreadable) or the child failed; the message says which."""
+
+
+def _child(
+    cache_dir: Path, threads: int, photos: list[bytes], done: Synchronized[int], cancel: MpEvent, out: Any
+) -> None:
+    from safecity.biometrics.search import decode_image, single_face_template
+    from safecity.vision.faces import CenterFaceDetector, FaceEmbedder, discard
+    from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTOR_5, face_model_path
+
+    try:
+        detector = CenterFaceDetector(face_model_path(cache_dir, CENTERFACE), threads=threads)
+        embedder = FaceEmbedder(
+            face_model_path(cache_dir, SHAPE_PREDICTOR_5), face_model_path(cache_dir, DLIB_RESNET)
+        )
+        templates = []
+        for i, data in enumerate(photos):
+            if cancel.is_set():
+                out.put(("cancelled", f"cancelled after {i} of {len(photos)} photos"))
+                return
+            image = decode_image(data)
+            try:
+                templates.append(single_face_template(image, detector, embedder))
+            except Exception as exc:
+                raise ValueError(f"photo {i + 1}: {exc}") from exc
+            finally:
+                discard(image)
+            done.value = i + 1
+        out.put(("done", np.stack(templates)))
+    except Exception as exc:
+        out.put(("failed", str(exc)))
+
+
+def templates_in_process(
+    cache_dir: Path, threads: int, photos: list[bytes], step: Callable[[int, int], bool]
+) -> np.ndarray:
+    """(N, 128) templates, one per photo; TemplatesCancelled / TemplatesFailed otherwise."""
+    ctx = mp.get_context("spawn")
+    done, cancel, out = ctx.Value("q", 0), ctx.Event(), ctx.Queue()
+    args = (cache_dir, threads, photos, done, cancel, out)
+    proc = ctx.Process(target=_child, args=args, name="face-templates", daemon=True)
+    proc.start()
+    try:
+        while True:
+            if not step(int(done.value), len(photos)):
+                cancel.set()
+            try:
+                kind, payload = out.get(timeout=POLL_S)
+                break
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise TemplatesFailed(f"the template process ended with code {proc.exitcode}") from None
+    finally:
+        proc.join(10)
+        if proc.is_alive():
+            proc.kill()
+    step(int(done.value), len(photos))
+    if kind == "cancelled":
+        raise TemplatesCancelled(str(payload))
+    if kind == "failed":
+        raise TemplatesFailed(str(payload))
+    return np.asarray(payload, np.float32)
