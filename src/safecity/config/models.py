@@ -19,6 +19,7 @@ from safecity.cluster.config import ClusterConfig
 from safecity.governance.retention_config import RetentionConfig
 from safecity.media.config import MediaConfig
 from safecity.operations.config import OperationsConfig
+from safecity.operations.field_config import FieldConfig, MapConfig, SiteConfig
 from safecity.recording.config import CameraRecordingConfig, RecordingConfig
 from safecity.types import LABEL_TO_COCO
 
@@ -166,6 +167,9 @@ class Settings(Strict):
     recording: RecordingConfig = RecordingConfig()
     retention: RetentionConfig = RetentionConfig()
     biometrics: BiometricsConfig = BiometricsConfig()
+    field: FieldConfig = FieldConfig()
+    map: MapConfig = MapConfig()
+    site: SiteConfig = SiteConfig()
 
     @field_validator("cameras")
     @classmethod
