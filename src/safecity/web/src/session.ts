@@ -40,6 +40,7 @@ export async function login(username: string, password: string): Promise<void> {
 }
 
 export async function logout(): Promise<void> {
+  void globalThis.caches?.delete("safecity-v1"); // the field app's offline copy of its dispatches
   try {
     await post("/api/auth/logout");
   } catch {

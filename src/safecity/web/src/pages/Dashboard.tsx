@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { isOpen, useAlerts } from "../alerts";
 import { AlertFeed } from "../components/AlertFeed";
 import { MapView } from "../components/MapView";
+import { useUnitMarkers } from "../components/IncidentField";
 import { Badge, Empty, ErrorBox, LiveImage, Link, Loading } from "../components/ui";
 import { forgetCameras, loadUiConfig, SEVERITIES, useCameras } from "../data";
 import { get, items } from "../api";
@@ -78,6 +79,7 @@ export function DashboardPage() {
     return c;
   }, [alerts.list]);
   const activeIncidents = (incidents.data ?? []).filter((i) => i.status !== "closed");
+  const unitMarkers = useUnitMarkers();
   const dark = Object.values(health).filter(isBad).length;
   const wall = cams.data ?? [];
 
@@ -106,7 +108,10 @@ export function DashboardPage() {
       <section class="panel dash-map" aria-label="Map">
         <header class="panel-head">
           <h2>Map</h2>
-          <span class="muted">{ui?.tile_url ? "" : "no base map: cameras on a coordinate grid"}</span>
+          <span class="muted map-legend">
+            {ui?.tile_url ? "" : "offline map: country outlines "}
+            <span class="legend-unit">◆ units</span> <span>▲ incidents</span> <span>● cameras</span>
+          </span>
         </header>
         {ui === null ? (
           <Loading what="Loading map" />
@@ -115,6 +120,9 @@ export function DashboardPage() {
             cameras={cams.data}
             incidents={activeIncidents}
             hotCameras={hot}
+            markers={unitMarkers}
+            staleAfterS={ui.stale_after_s}
+            maxZoom={ui.max_zoom}
             tileUrl={ui.tile_url}
             tileAttribution={ui.tile_attribution}
             center={ui.map_center}
