@@ -87,7 +87,7 @@ export function MessageList(props: {
       <form class="msg-form" onSubmit={submit} key={formKey}>
         <input name="message" type="text" maxLength={4000} placeholder="Message…" value={text} onInput={(e) => setText(e.currentTarget.value)} />
         <label class="btn btn-sm btn-ghost msg-photo-btn">
-          📷{photo ? " 1" : ""}
+          {photo ? "Photo ✓" : "Photo"}
           <input name="photo" type="file" accept="image/jpeg,image/png" capture="environment" hidden onChange={(e) => setPhoto(e.currentTarget.files?.[0] ?? null)} />
         </label>
         <button type="submit" class="btn btn-sm btn-primary" disabled={!text.trim() && !photo}>

@@ -6,6 +6,7 @@ import { useKeys, useNow } from "../hooks";
 import { useLiveState } from "../live";
 import { navigate } from "../router";
 import { displayName, useSession } from "../session";
+import { AlertSound } from "./AlertSound";
 import { Kbd, Link, Modal, Toasts } from "./ui";
 
 export interface NavItem {
@@ -89,6 +90,7 @@ export function Shell({ path, children }: { path: string; children: ComponentChi
         </nav>
         <div class="topbar-right">
           <LiveDot />
+          {session.can("alerts:read") && <AlertSound />}
           <Clock />
           <span class="user" title={session.me.roles.join(", ")} data-testid="current-user">
             {displayName(session.me)}

@@ -75,7 +75,7 @@ export function DashboardPage() {
   const hot = useMemo(() => new Set((alerts.list ?? []).filter(isOpen).map((a) => a.camera_id ?? "")), [alerts.list]);
   const counts = useMemo(() => {
     const c: Record<string, number> = {};
-    for (const a of alerts.list ?? []) if (isOpen(a)) c[a.severity] = (c[a.severity] ?? 0) + 1;
+    for (const a of alerts.list ?? []) if (a.status === "open") c[a.severity] = (c[a.severity] ?? 0) + 1; // not yet acknowledged
     return c;
   }, [alerts.list]);
   const activeIncidents = (incidents.data ?? []).filter((i) => i.status !== "closed");
@@ -87,9 +87,9 @@ export function DashboardPage() {
     <div class="dashboard">
       <section class="dash-summary" aria-label="Summary">
         {SEVERITIES.map((s) => (
-          <div key={s} class={`kpi sev-${s}`}>
+          <div key={s} class={`kpi sev-${s}`} data-testid={`count-${s}`} title={`open (unacknowledged) ${s} alerts`}>
             <b>{counts[s] ?? 0}</b>
-            <span>{s}</span>
+            <span>{s} open</span>
           </div>
         ))}
         <div class="kpi">

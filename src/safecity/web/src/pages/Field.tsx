@@ -37,6 +37,20 @@ async function sendPosition(): Promise<void> {
   if (fix) await enqueue({ kind: "position", path: "/api/field/position", json: { ...fix, at: new Date().toISOString() }, label: "position" });
 }
 
+/** Install the service worker; once it controls the page, fetch what the app needs at start through it
+ * so that a reload without coverage finds them in its cache. */
+async function registerWorker(): Promise<void> {
+  try {
+    await navigator.serviceWorker.register("/sw.js");
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+    }
+    await Promise.all(["/api/auth/me", "/api/field/unit", "/api/field/dispatches", "/api/public/ui-config"].map((p) => fetch(p, { credentials: "same-origin" })));
+  } catch {
+    /* no offline copy: the app still works online */
+  }
+}
+
 function useOnline(): boolean {
   const [online, setOnline] = useState(navigator.onLine);
   useEffect(() => {
@@ -84,8 +98,8 @@ function DispatchCard({ d, fresh, jobs, onChange }: { d: Dispatch; fresh: boolea
   const lon = inc.lon ?? (d.lon as number | undefined);
   const set = async (status: string) => {
     setBusy(status);
-    const fix = await getFix();
-    await enqueue({ kind: "status", path: `/api/field/dispatches/${d.id}/status`, json: { status, ...(fix ?? {}) }, label: `${humanize(status)}`, dispatchId });
+    await sendPosition(); // with its own fix time: a replay later cannot pass for a newer position
+    await enqueue({ kind: "status", path: `/api/field/dispatches/${d.id}/status`, json: { status }, label: `${humanize(status)}`, dispatchId });
     onChange({ ...d, status }); // shown at once; the server's answer follows (now or when back online)
     toast(navigator.onLine ? `Reported: ${humanize(status)}` : `${humanize(status)} queued: sent when back online`);
     setBusy(null);
@@ -106,7 +120,7 @@ function DispatchCard({ d, fresh, jobs, onChange }: { d: Dispatch; fresh: boolea
       </p>
       {lat !== undefined && lat !== null && lon !== undefined && lon !== null && (
         <a class="fcard-loc" href={`geo:${lat},${lon}`}>
-          📍 {Number(lat).toFixed(5)}, {Number(lon).toFixed(5)}
+          Map: {Number(lat).toFixed(5)}, {Number(lon).toFixed(5)}
         </a>
       )}
       {d.note && <p class="fcard-note">{d.note}</p>}
@@ -178,7 +192,7 @@ export function FieldPage() {
   const [dutyOverride, setDutyOverride] = useState<boolean | null>(null);
   const onDuty = dutyOverride ?? (unit.data ? unit.data.status !== "off_duty" : false);
   useEffect(() => {
-    if ("serviceWorker" in navigator) void navigator.serviceWorker.register("/sw.js").catch(() => undefined);
+    if ("serviceWorker" in navigator) void registerWorker();
     void flush();
   }, []);
   useEffect(() => {
