@@ -7,7 +7,7 @@ measures on a snapshot is what goes in the file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -170,6 +170,17 @@ class Settings(Strict):
     field: FieldConfig = FieldConfig()
     map: MapConfig = MapConfig()
     site: SiteConfig = SiteConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_time_zone(cls, data: Any) -> Any:
+        """`site.timezone` is also analytics' zone unless `analytics.timezone` is given: one site zone."""
+        if not isinstance(data, dict):
+            return data
+        site, analytics = data.get("site"), data.get("analytics") or {}
+        if isinstance(site, dict) and "timezone" in site and isinstance(analytics, dict):
+            data = {**data, "analytics": {"timezone": site["timezone"], **analytics}}
+        return data
 
     @field_validator("cameras")
     @classmethod

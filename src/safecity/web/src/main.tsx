@@ -1,4 +1,6 @@
 // Entry point: the public report form needs no login; every other screen runs inside a session.
+import { loadUiConfig } from "./data";
+import { setSiteZone } from "./format";
 import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { setUnauthorizedHandler } from "./api";
@@ -149,4 +151,7 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById("app")!);
+// times are shown in the site's zone (or the user's own): know it before the first screen renders
+void loadUiConfig()
+  .then((c) => setSiteZone(c.timezone as string | undefined))
+  .finally(() => render(<App />, document.getElementById("app")!));

@@ -1,7 +1,8 @@
 // The operator's frame: navigation by permission, live-link state, clock, user, keyboard help.
 import type { ComponentChildren } from "preact";
-import { useRef, useState } from "preact/hooks";
-import { fmtTime } from "../format";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { loadUiConfig } from "../data";
+import { activeZone, fmtTime, setSiteZone, setZoneChoice, zoneChoice } from "../format";
 import { useKeys, useNow } from "../hooks";
 import { useLiveState } from "../live";
 import { navigate } from "../router";
@@ -52,7 +53,23 @@ export function LiveDot() {
 
 function Clock() {
   const now = useNow(1000);
-  return <span class="clock">{fmtTime(now)}</span>;
+  useEffect(() => void loadUiConfig().then((c) => setSiteZone(c.timezone as string | undefined)), []);
+  const choice = zoneChoice();
+  const other = choice === "site" ? "local" : "site";
+  return (
+    <button
+      type="button"
+      class="clock btn btn-sm btn-ghost"
+      data-testid="clock"
+      title={`Times are shown in ${activeZone()} (${choice === "site" ? "the site's zone" : "this browser's zone"}). Click to use ${other === "site" ? "the site's zone" : "your own zone"}.`}
+      onClick={() => {
+        setZoneChoice(other);
+        location.reload();
+      }}
+    >
+      {fmtTime(now)}
+    </button>
+  );
 }
 
 export function Shell({ path, children }: { path: string; children: ComponentChildren }) {
