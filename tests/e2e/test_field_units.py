@@ -45,8 +45,8 @@ SERVICE_SETTINGS = {
     "site": {"timezone": "Europe/London"},
 }
 SECOND = {"username": "field2", "password": "e2e-field2-password-1", "call_sign": "Bike-2"}
-PAGES = ["/", "/alerts", "/incidents", "/events", "/recordings", "/analytics", "/reports", "/health",
-         "/biometrics", "/admin", "/cameras/pets"]  # fmt: skip
+PAGES = ["/", "/alerts", "/alert-rules", "/incidents", "/events", "/recordings", "/analytics", "/reports",
+         "/health", "/biometrics", "/admin", "/cameras/pets"]  # fmt: skip
 WIDTHS = (1600, 1024, 390)
 
 
@@ -222,13 +222,29 @@ def test_alert_sound_on_a_high_alert(ui: Any, service: Any) -> None:
         """() => document.querySelector('[data-testid=alert-sound]')
                  .addEventListener('play', () => { window.__played = (window.__played || 0) + 1; })"""
     )
-    rule = {
-        "name": "Road crossing (e2e)",
-        "event_kinds": ["line_crossing"],
-        "severity": "high",
-        "cooldown_s": 3600,
-    }
-    service.api("admin").send("POST", "/api/alert-rules", rule)
+    # an admin adds a high-severity rule on the road's counting line in the alert-rule editor
+    admin = ui.page()
+    ui.login(admin, "admin")
+    expect(admin.get_by_test_id("current-user")).to_be_visible()
+    admin.goto("/alerts")
+    admin.get_by_role("link", name="Alert rules").click()
+    form = admin.get_by_role("form", name="New alert rule")
+    form.locator("input[name=name]").fill("Road crossing (e2e)")
+    form.locator("select[name=severity]").select_option("high")
+    form.locator("input[name=kind-crowding]").uncheck()
+    form.locator("input[name=kind-line_crossing]").check()
+    form.locator("input[name=cooldown_s]").fill("3600")
+    form.locator("input[name=line_ids]").fill("road-x550")
+    form.get_by_role("button", name="Add rule").click()
+    expect(admin.locator("[data-testid=alert-rules] tr", has_text="Road crossing (e2e)")).to_be_visible()
+    ui.shot(admin, "sound-00-rule-editor")
+    rules = service.api("admin").get("/api/alert-rules")
+    mine = next(r for r in rules if r["name"] == "Road crossing (e2e)")
+    assert (mine["event_kinds"], mine["severity"], mine["line_ids"]) == (
+        ["line_crossing"],
+        "high",
+        ["road-x550"],
+    )
     expect(op.locator("[data-testid=alert-feed] .feed-item.sev-high").first).to_be_visible(timeout=120_000)
     expect(sound).not_to_have_attribute("data-played", "0")
     assert op.evaluate("window.__played || 0") >= 1  # the element really started playing

@@ -8,6 +8,7 @@ import { Shell } from "./components/Shell";
 import { ErrorBox, Loading } from "./components/ui";
 import { startLive, stopLive } from "./live";
 import { AdminPage } from "./pages/Admin";
+import { AlertRulesPage } from "./pages/AlertRules";
 import { AlertsPage } from "./pages/Alerts";
 import { AnalyticsPage } from "./pages/Analytics";
 import { BiometricsPage } from "./pages/Biometrics";
@@ -44,6 +45,7 @@ function routeFor(path: string, can: (p: string) => boolean) {
     return guard("cameras:read", () => <CameraPage id={id} />);
   }
   if (path === "/alerts") return guard("alerts:read", () => <AlertsPage />);
+  if (path === "/alert-rules") return guard("alert_rules:manage", () => <AlertRulesPage />);
   if (path === "/incidents") return guard("incidents:read", () => <IncidentsPage />);
   if ((m = match("/incidents/:id", path))) {
     const id = m.id;
