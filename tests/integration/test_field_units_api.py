@@ -278,3 +278,20 @@ def test_unacknowledged_critical_alert_escalates_acknowledged_one_does_not(h: Ap
 
         stamped = db.scalars(select(AlertRow.id).where(AlertRow.escalated_at.is_not(None))).all()
     assert stamped == [alerts[1]["id"]]
+
+
+def test_disabling_a_camera_closes_its_dark_alert(tmp_path: Path) -> None:
+    from safecity.operations.rules import Observation
+
+    cams = [CAMERA, CAMERA | {"id": "cam2"}]
+    with ApiHarness.start(tmp_path, cameras=cams) as h:
+        assert h.node.operations is not None
+        for cam in ("cam1", "cam2"):
+            h.node.operations.alerts.observe(Observation.camera_dark(cam, datetime.now(UTC)))
+        admin = h.bearer("admin")
+        dark = ok(h.client.get("/api/alerts", params={"kind": "camera_dark"}, headers=admin))["items"]
+        assert sorted(a["camera_id"] for a in dark if a["status"] == "open") == ["cam1", "cam2"]
+        ok(h.client.delete("/api/cameras/cam1", headers=admin))
+        after = {a["camera_id"]: a for a in ok(h.client.get("/api/alerts", headers=admin))["items"]}
+        assert after["cam1"]["status"] == "closed" and after["cam1"]["close_note"] == "camera disabled"
+        assert after["cam2"]["status"] == "open"  # another camera's alert stays

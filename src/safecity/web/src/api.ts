@@ -68,7 +68,7 @@ async function errorFrom(res: Response): Promise<ApiError> {
   }
   if (res.status === 429) {
     const retry = res.headers.get("Retry-After");
-    if (retry) message += ` (retry in ${retry} s)`;
+    if (retry && !message.includes(`${retry} s`)) message += ` (retry in ${retry} s)`;
   }
   return new ApiError(res.status, message);
 }

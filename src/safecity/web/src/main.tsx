@@ -52,7 +52,7 @@ function routeFor(path: string, can: (p: string) => boolean) {
     return guard("incidents:read", () => <IncidentDetailPage id={id} />);
   }
   if (path === "/events") return guard("events:read", () => <EventsPage />);
-  if (path === "/recordings") return guard("cameras:read", () => <RecordingsPage />);
+  if (path === "/recordings") return guard("media:read", () => <RecordingsPage />);
   if (path === "/analytics") return guard("analytics:read", () => <AnalyticsPage />);
   if (path === "/reports") return guard("reports:triage", () => <ReportsPage />);
   if (path === "/health") return guard("health:read", () => <HealthPage />);

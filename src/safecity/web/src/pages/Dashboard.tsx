@@ -50,7 +50,7 @@ function CameraTile({ cam, health, live, hot }: { cam: Camera; health?: CamHealt
 }
 
 export function DashboardPage() {
-  const { can } = useSession();
+  const { can, me } = useSession();
   const cams = useCameras();
   const alerts = useAlerts({ status: "active" });
   const liveStatus = useCameraStatusLive();
@@ -170,7 +170,10 @@ export function DashboardPage() {
               <Loading what="Loading cameras" />
             )
           ) : wall.length === 0 ? (
-            <Empty>No cameras configured.{can("cameras:manage") && <Link href="/admin/cameras"> Add one →</Link>}</Empty>
+            <Empty>
+              {me.cameras !== null && me.cameras !== undefined ? "No cameras are shared with you: ask an administrator for access." : "No cameras configured."}
+              {can("cameras:manage") && <Link href="/admin/cameras"> Add one →</Link>}
+            </Empty>
           ) : (
             <div class="wall">
               {wall.map((c, i) => (
