@@ -51,6 +51,7 @@ class CameraHealth:
     last_frame_ts: float | None
     seconds_since_frame: float | None
     error: str | None
+    last_error: str | None = None  # the source's last failure (open, connection, decode), while not ok
 
     @property
     def last_frame_at(self) -> str | None:
@@ -99,6 +100,7 @@ def camera_health(
         last_frame_ts=last,
         seconds_since_frame=None if since is None else round(since, 3),
         error=m.error,
+        last_error=None if status == "ok" else stats.last_error,
     )
 
 
@@ -134,6 +136,7 @@ class CameraStatusMonitor:
                 "last_frame_at": h.last_frame_at,
                 "seconds_since_frame": h.seconds_since_frame,
                 "error": h.error,
+                "last_error": h.last_error,
                 "at": _iso(time.time() if now is None else now),
             }
             self.node.live.broadcast("camera_status", data, h.camera_id)
