@@ -295,3 +295,15 @@ def test_disabling_a_camera_closes_its_dark_alert(tmp_path: Path) -> None:
         after = {a["camera_id"]: a for a in ok(h.client.get("/api/alerts", headers=admin))["items"]}
         assert after["cam1"]["status"] == "closed" and after["cam1"]["close_note"] == "camera disabled"
         assert after["cam2"]["status"] == "open"  # another camera's alert stays
+
+
+def test_empty_timeline_says_whether_the_camera_records(tmp_path: Path) -> None:
+    on = CAMERA | {"id": "rec", "recording": {"enabled": True}}
+    with ApiHarness.start(tmp_path, cameras=[CAMERA, on], recording={"other_codecs": "refuse"}) as h:
+        op = h.bearer("operator")
+        now = datetime.now(UTC)
+        window = {"since": (now - timedelta(hours=1)).isoformat(), "until": now.isoformat()}
+        off = ok(h.client.get("/api/recordings/cam1/timeline", params=window, headers=op))
+        assert (off["segments"], off["recording_enabled"]) == ([], False)
+        rec = ok(h.client.get("/api/recordings/rec/timeline", params=window, headers=op))
+        assert (rec["recording_enabled"], rec["other_codecs"]) == (True, "refuse")
