@@ -251,15 +251,31 @@ def test_alert_sound_on_a_high_alert(ui: Any, service: Any) -> None:
     ui.shot(op, "sound-01-alert")
 
 
-def test_map_tiles_labels_and_units(ui: Any, service: Any, tiles: Tiles) -> None:
+def test_map_tiles_labels_units_and_clusters(ui: Any, service: Any, tiles: Tiles) -> None:
+    import requests
+
     expect = _expect()
+    service.api("field").send("POST", "/api/field/position", {"lat": NEAR[0], "lon": NEAR[1]})
     op = ui.page()
     ui.login(op, "operator")
     expect(op.locator(".dash-map img.leaflet-tile-loaded").first).to_be_visible()
     assert any(p.endswith(".png") for p in tiles.requested)
     expect(op.locator(".map-camera-label", has_text="PETS2009")).to_be_visible()
     expect(op.locator(".leaflet-control-attribution")).to_contain_text("test tiles")
+    expect(op.locator(".dash-map .map-unit").first).to_be_visible()  # the unit, live from its position
     ui.shot(op, "map-01-tiles")
+    zoom_out = op.locator(".dash-map .leaflet-control-zoom-out")
+    for _ in range(5):  # at low zoom the camera and the unit 130 m away merge into one cluster
+        zoom_out.click()
+        op.wait_for_timeout(300)
+    expect(op.locator(".dash-map .map-cluster").first).to_be_visible()
+    ui.shot(op, "map-02-cluster")
+    # the console stays clean: the UI's own config and the favicon exist
+    assert (
+        requests.get(f"{service.base}/favicon.ico", timeout=10).headers["content-type"].startswith("image/")
+    )
+    config = service.api("operator").get("/api/ui-config")
+    assert config["tile_url"].startswith("http://127.0.0.1:") and config["timezone"] == "Europe/London"
 
 
 @pytest.mark.parametrize("width", WIDTHS)
