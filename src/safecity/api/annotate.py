@@ -73,16 +73,18 @@ async def jpeg_stream(
     max_fps: float,
     disconnected: Callable[[], Awaitable[bool]],
     idle_timeout_s: float = IDLE_TIMEOUT_S,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[bytes]:
     """MJPEG parts of each new analysed frame, at most `max_fps` (and the camera's fps) per second.
 
-    Ends when the client goes away, the worker ends, or no new frame arrives for `idle_timeout_s`."""
+    Ends when the client goes away, the worker ends, the server is `stopping`, or no new frame arrives for
+    `idle_timeout_s`."""
     fps = min(max_fps, worker.camera.fps or max_fps)
     period = 1.0 / fps
     loop = asyncio.get_running_loop()
     last_seq: int | None = None
     last_new = loop.time()
-    while not await disconnected():
+    while not stopping() and not await disconnected():
         latest = worker.latest
         now = loop.time()
         if latest is not None and latest.frame.seq != last_seq:

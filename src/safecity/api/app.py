@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
@@ -152,6 +153,7 @@ def create_api(node: App) -> FastAPI:
     )
     api.state.node = node
     api.state.closed = False
+    api.state.stopping = threading.Event()  # set when shutdown begins (serve.py): streams end themselves
     api.state.login_guard = LoginGuard(cfg)
     warm_up()
     registry = CollectorRegistry(auto_describe=True)

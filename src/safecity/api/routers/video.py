@@ -69,7 +69,13 @@ async def live(
     worker = node.workers.get(camera_id)
     if worker is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {camera_id!r} is not running here")
-    stream = jpeg_stream(worker, node.settings.api.mjpeg_max_fps, request.is_disconnected)
+    stopping = getattr(request.app.state, "stopping", None)
+    stream = jpeg_stream(
+        worker,
+        node.settings.api.mjpeg_max_fps,
+        request.is_disconnected,
+        stopping=stopping.is_set if stopping is not None else (lambda: False),
+    )
     return StreamingResponse(
         stream, media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}", headers=NO_STORE
     )
