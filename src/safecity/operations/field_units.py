@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -41,7 +41,7 @@ def record_position(
 ) -> bool:
     """Store the unit's last position; an older fix than the one stored is ignored (returns False)."""
     now = now_utc()
-    at = at or now
+    at = now if at is None else (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
     if at > now + CLOCK_SKEW:
         raise InvalidError("at: the position's time is in the future")
     if unit.position_at is not None and at < unit.position_at:

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from safecity.media.storage import MediaStorage
 from safecity.operations.config import ReportsConfig
-from safecity.operations.domain import ACTIVE_DISPATCH, Actor, ConflictError, NotFoundError, TimelineKind
+from safecity.operations.domain import (
+    ACTIVE_DISPATCH,
+    Actor,
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+    TimelineKind,
+)
 from safecity.operations.incidents import add_timeline
 from safecity.operations.models import DispatchRow, FieldUnitRow, IncidentRow, TimelineRow
 from safecity.operations.reports import ReportRejected, sanitize_photo
@@ -81,6 +88,8 @@ def add_message(
 ) -> TimelineRow:
     if not text.strip() and photo_id is None:
         raise ConflictError("a message needs text or a photo")
+    if "\x00" in text:
+        raise InvalidError("text must not contain NUL characters")
     data: dict[str, object] = {"from": "unit" if sender.unit else "control", "photo": photo_id}
     if sender.unit is not None:
         data |= {"unit_id": sender.unit.id, "call_sign": sender.unit.call_sign}
