@@ -317,3 +317,42 @@ def _overflow(page: Any) -> int:
                                 .map(m => m.scrollWidth - m.clientWidth))"""
         )
     )
+
+
+def test_viewer_without_cameras_is_told_so(ui: Any, service: Any) -> None:
+    expect = _expect()
+    admin = service.api("admin")
+    body = {"username": "viewer0", "password": "e2e-viewer-password-1", "roles": ["viewer"], "cameras": []}
+    admin.send("POST", "/api/users", body)
+    page = ui.page()
+    page.goto("/login")
+    page.locator("input[name=username]").fill("viewer0")
+    page.locator("input[name=password]").fill("e2e-viewer-password-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("No cameras are shared with you")).to_be_visible()
+    expect(page.locator("nav.nav a", has_text="Recordings")).to_have_count(0)  # it would only error
+    page.goto(f"/cameras/{service.camera}")
+    expect(page.get_by_text(f"Camera {service.camera} is not shared with you")).to_be_visible()
+    ui.shot(page, "viewer-01-no-cameras")
+
+
+def test_viewer_events_have_no_broken_thumbnails(ui: Any, service: Any) -> None:
+    expect = _expect()
+    admin = service.api("admin")
+    body = {"username": "viewer1", "password": "e2e-viewer-password-1", "roles": ["viewer"]}
+    admin.send("POST", "/api/users", body)
+    assert admin.get("/api/events", limit=5)["items"], "the camera has produced events"
+    page = ui.page()
+    failed: list[str] = []
+    page.on(
+        "response", lambda r: failed.append(r.url) if "/api/media/" in r.url and r.status >= 400 else None
+    )
+    page.goto("/login")
+    page.locator("input[name=username]").fill("viewer1")
+    page.locator("input[name=password]").fill("e2e-viewer-password-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("current-user")).to_be_visible()
+    page.goto("/events")
+    expect(page.locator("table.grid tbody tr").first).to_be_visible()
+    page.wait_for_timeout(1000)
+    assert page.locator("td.thumb-cell img").count() == 0 and failed == []
