@@ -20,13 +20,21 @@ interface Fix {
 }
 let lastFix: Fix | null = null;
 
-/** The current position (null when the browser has none or refuses). */
+/** The current position (the last one known when the browser has none, refuses, or has not answered
+ * within 3 s: an unanswered permission prompt must not hold up a status report). */
 function getFix(): Promise<Fix | null> {
   return new Promise((resolve) => {
     if (!navigator.geolocation) return resolve(lastFix);
+    const giveUp = window.setTimeout(() => resolve(lastFix), 3000);
     navigator.geolocation.getCurrentPosition(
-      (p) => resolve((lastFix = { lat: p.coords.latitude, lon: p.coords.longitude })),
-      () => resolve(lastFix),
+      (p) => {
+        window.clearTimeout(giveUp);
+        resolve((lastFix = { lat: p.coords.latitude, lon: p.coords.longitude }));
+      },
+      () => {
+        window.clearTimeout(giveUp);
+        resolve(lastFix);
+      },
       { enableHighAccuracy: true, timeout: 8000, maximumAge: 5000 },
     );
   });
