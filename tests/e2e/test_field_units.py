@@ -3,13 +3,16 @@
 1. Two field units on phones share their positions (browser geolocation); the operator's incident page
    lists the nearer one first and dispatches it with one click; the unit receives the dispatch live and
    sends a message with a photo (the operator sees it face-blurred) and gets the operator's reply; the
-   unit goes offline, reports en route, writes a message and moves; back online, the server has each of
-   them exactly once; the app shell still loads offline (service worker).
-2. A high-severity rule on the road's counting line: the first real crossing raises an alert and the
-   operator's alert sound plays.
+   dispatch, not acknowledged in time, escalates with the next unit suggested; the unit goes offline,
+   reports en route, writes a message and moves; back online, the server has each of them exactly once;
+   the app shell still loads offline (service worker).
+2. A high-severity rule on the road's counting line, made in the alert-rule editor: the first real
+   crossing raises an alert and the operator's alert sound plays.
 3. The map draws tiles from a configured XYZ source (a local tile server fixture), labelled cameras and
-   units.
-4. Screenshots of every page at 1600, 1024 and 390 px (artifacts/e2e/pages-*.png).
+   units, and clusters at low zoom.
+4. Screenshots of every page at 1600, 1024 and 390 px (artifacts/e2e/pages-*.png), none wider than the
+   screen, every nav item reachable.
+5. A viewer restricted to no cameras is told so; a viewer's events page loads no media it may not see.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ FAR = (51.4460, -0.9415)  # ~580 m north
 MOVED = (51.4412, -0.9400)
 SERVICE_SETTINGS = {
     "map": {"tile_url": f"http://127.0.0.1:{TILE_PORT}/{{z}}/{{x}}/{{y}}.png", "attribution": "test tiles"},
-    "field": {"position_every_s": 2, "dispatch_ack_s": 3600},
+    "field": {"position_every_s": 2, "dispatch_ack_s": 8},
     "site": {"timezone": "Europe/London"},
 }
 SECOND = {"username": "field2", "password": "e2e-field2-password-1", "call_sign": "Bike-2"}
@@ -173,6 +176,14 @@ def test_dispatch_nearest_message_photo_offline_and_back(
     expect(card.locator("li.msg-control")).to_contain_text("Stay with them, backup coming", timeout=30_000)
     ui.shot(op, "field-02-messages")
     ui.shot(near, "field-03-phone-messages")
+
+    # the unit has not acknowledged (en route) within field.dispatch_ack_s: the operator is alerted, with
+    # the next nearest unit one click away
+    banner = op.get_by_test_id("dispatch-escalation")
+    expect(banner).to_contain_text(f"{service.unit_call_sign} has not acknowledged", timeout=30_000)
+    expect(banner.get_by_role("button", name="Dispatch Bike-2")).to_be_visible()
+    expect(op.get_by_test_id("alert-sound")).not_to_have_attribute("data-played", "0")
+    ui.shot(op, "field-02b-escalation")
 
     # offline: en route, a message and a move are queued, nothing reaches the server
     assert near.evaluate("navigator.serviceWorker.getRegistration().then(r => !!r)")
