@@ -150,7 +150,7 @@ export function IncidentDetailPage({ id }: { id: string }) {
   const { can } = useSession();
   const cams = useCameras();
   const inc = useAsync(() => get<Incident>(`/api/incidents/${encodeURIComponent(id)}`), [id]);
-  useLiveReload(() => void inc.reload(), ["incident_update", "dispatch", "dispatch_update"], (d) => String(d.incident_id ?? d.id) === id);
+  useLiveReload(() => void inc.reload(), ["incident_update", "dispatch", "dispatch_update", "message", "dispatch_escalation"], (d) => String(d.incident_id ?? d.id) === id);
   const [error, setError] = useState<string | null>(null);
   const update = async (body: Partial<Incident>) => {
     setError(null);
