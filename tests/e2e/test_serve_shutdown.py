@@ -1,4 +1,5 @@
-"""Stopping `safecity serve` (SIGINT, as Ctrl+C) while a browser shows the dashboard (its live MJPEG tile):
+"""Stopping `safecity serve` (SIGINT, as Ctrl+C) while a browser shows the dashboard (its live MJPEG tile,
+and, with no tile server configured, the offline map of country outlines):
 the stream ends by itself, the server exits without waiting out its grace period, and the log has no
 traceback (it used to log a CancelledError from the stream cancelled after the grace period)."""
 
