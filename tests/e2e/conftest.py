@@ -112,8 +112,8 @@ class Service:
         return Api(self.base, who, PASSWORDS[who])
 
 
-def _write_config(tmp: Path, video: Path, model: Path) -> Path:
-    settings = {
+def _write_config(tmp: Path, video: Path, model: Path, extra: dict[str, Any] | None = None) -> Path:
+    settings: dict[str, Any] = {
         "storage": {"data_dir": str(tmp / "var")},
         "detector": {"model": str(model), "threads": 2},
         # the command-center tests sign in with passwords only; the second factor has its own browser
@@ -151,6 +151,7 @@ def _write_config(tmp: Path, video: Path, model: Path) -> Path:
             }
         ],
     }
+    settings.update(extra or {})  # a test module's own sections (SERVICE_SETTINGS)
     path = tmp / "e2e.yaml"
     path.write_text(yaml.safe_dump(settings, sort_keys=False))
     return path
@@ -193,12 +194,16 @@ def artifacts() -> Path:
 # end with the e2e module, before the rest of the suite runs
 @pytest.fixture(scope="module")
 def service(
-    tmp_path_factory: pytest.TempPathFactory, pets_video: Path, nanodet_model: Path, artifacts: Path
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    pets_video: Path,
+    nanodet_model: Path,
+    artifacts: Path,
 ) -> Iterator[Service]:
     if not (WEB_DIST / "index.html").is_file():
         _missing(f"the web UI is not built ({WEB_DIST}): cd src/safecity/web && npm ci && npm run build")
     tmp = tmp_path_factory.mktemp("e2e")
-    config = _write_config(tmp, pets_video, nanodet_model)
+    config = _write_config(tmp, pets_video, nanodet_model, getattr(request.module, "SERVICE_SETTINGS", None))
     exe = _safecity_bin()
     users = {name: _create_user(exe, config, name) for name in PASSWORDS}
     port = _free_port()

@@ -144,6 +144,7 @@ def test_public_report_reaches_triage(ui: Any, service: Any, pets_video: Path, t
     map_box = citizen.locator(".report-map").bounding_box()
     citizen.mouse.click(map_box["x"] + map_box["width"] * 0.55, map_box["y"] + map_box["height"] * 0.45)
     expect(citizen.get_by_test_id("pin")).to_contain_text(",")
+    citizen.locator("input[name=share_location]").check()  # the position is sent only with consent
     citizen.locator("input[name=photo]").set_input_files(str(_photo(pets_video, tmp_path / "photo.jpg")))
     expect(citizen.get_by_test_id("photo-error")).to_have_count(0)
     expect(citizen.locator("img.photo-preview")).to_be_visible()
@@ -169,6 +170,7 @@ def test_public_report_reaches_triage(ui: Any, service: Any, pets_video: Path, t
     expect(op.locator(f"tr[data-report-id='{reference}']")).to_have_count(0)
     report = service.api("operator").get(f"/api/reports/{reference}")
     assert report["status"] == "incident" and report["incident_id"]
+    assert report["lat"] is not None and report["lon"] is not None
 
 
 def test_rule_editor_draws_and_saves_a_line(ui: Any, service: Any) -> None:

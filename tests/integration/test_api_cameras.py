@@ -215,5 +215,7 @@ def test_a_camera_that_goes_dark_is_reported_and_pushed(served: Served) -> None:
                 break
     assert status is not None and status["status"] == "dark" and status["last_frame_at"] is None
     cams = served.http.get("/api/health").json()["cameras"]
-    assert next(c for c in cams if c["camera_id"] == "dead")["status"] == "dark"
+    dead_health = next(c for c in cams if c["camera_id"] == "dead")
+    assert dead_health["status"] == "dark"
+    assert dead_health["last_error"], "a dark camera says why (the source's last error)"
     served.http.delete("/api/cameras/dead")

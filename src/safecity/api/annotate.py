@@ -81,17 +81,18 @@ async def jpeg_stream(
     *,
     mask: bool = True,
     allowed: Callable[[], Awaitable[bool]] | None = None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[bytes]:
     """MJPEG parts of each new analysed frame, at most `max_fps` (and the camera's fps) per second.
 
-    Ends when the client goes away, the worker ends, no new frame arrives for `idle_timeout_s`, or
-    `allowed()` (asked before every frame) says the viewer's rights were revoked."""
+    Ends when the client goes away, the worker ends, the server is `stopping`, no new frame arrives for
+    `idle_timeout_s`, or `allowed()` (asked before every frame) says the viewer's rights were revoked."""
     fps = min(max_fps, worker.camera.fps or max_fps)
     period = 1.0 / fps
     loop = asyncio.get_running_loop()
     last_seq: int | None = None
     last_new = loop.time()
-    while not await disconnected():
+    while not stopping() and not await disconnected():
         if allowed is not None and not await allowed():
             return
         latest = worker.latest

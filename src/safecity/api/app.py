@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
@@ -26,7 +27,7 @@ from safecity.api.apidocs import add_api_docs
 from safecity.api.camera_service import start_cameras
 from safecity.api.degraded import install_degraded_handlers
 from safecity.api.errors import install_error_handlers
-from safecity.api.headers import wrap_outermost
+from safecity.api.headers import tile_origins, wrap_outermost
 from safecity.api.health import CameraStatusMonitor, NodeCollector
 from safecity.api.live import LiveHub
 from safecity.api.security import LoginGuard
@@ -128,6 +129,7 @@ def create_api(node: App) -> FastAPI:
     )
     api.state.node = node
     api.state.closed = False
+    api.state.stopping = threading.Event()  # set when shutdown begins (serve.py): streams end themselves
     api.state.login_guard = LoginGuard(cfg, node.engine)  # failures counted in the DB: shared by API nodes
     warm_up()
     registry = CollectorRegistry(auto_describe=True)
@@ -142,5 +144,5 @@ def create_api(node: App) -> FastAPI:
     ui_dir = Path(cfg.ui_dir).resolve() if cfg.ui_dir else DEFAULT_UI_DIR
     add_api_docs(api, ui_dir)
     _add_ui(api, ui_dir)
-    wrap_outermost(api, cfg.hsts_max_age_s)
+    wrap_outermost(api, cfg.hsts_max_age_s, tile_origins(node.settings.map.tile_url))
     return api

@@ -14,7 +14,7 @@ from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from safecity.api.health import GENERIC_SOURCE_ERROR, camera_health
+from safecity.api.health import camera_health, public_health
 from safecity.api.schemas import CameraHealthPublic, CameraPublic, CameraUpdate
 from safecity.app import App
 from safecity.config.models import CameraConfig
@@ -84,9 +84,8 @@ def camera_public(node: App, row: CameraRow) -> CameraPublic:
     health = None
     if worker is not None:
         h = camera_health(worker, node.started_at.get(row.id), node.settings.api.camera_dark_after_s)
-        health = CameraHealthPublic(**h.to_dict())
-        if health.error:  # the source's own words stay in the server log (they may reveal what is there)
-            health = health.model_copy(update={"error": GENERIC_SOURCE_ERROR})
+        # the source's own words stay in the server log (they may reveal what is there)
+        health = CameraHealthPublic(**public_health(h))
     return CameraPublic(
         id=row.id,
         name=row.name,

@@ -17,10 +17,25 @@ unhandled exception carries the headers too (a plain `add_middleware` sits insid
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def tile_origins(tile_url: str | None) -> tuple[str, ...]:
+    """The origin of an http(s) map tile source (`map.tile_url`), which the map loads images from."""
+    if not tile_url or not tile_url.startswith(("http://", "https://")):
+        return ()
+    parts = urlsplit(tile_url.replace("{s}", "*"))
+    return (f"{parts.scheme}://{parts.netloc}",)
+
+
+def csp(img_origins: tuple[str, ...] = ()) -> str:
+    """The Content-Security-Policy; `img_origins`: other origins images may come from (map tiles)."""
+    return CSP.replace("img-src 'self' data: blob:", " ".join(("img-src 'self' data: blob:", *img_origins)))
+
 
 CSP = "; ".join(
     (
@@ -50,9 +65,12 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
 class SecurityHeaders:
     """ASGI middleware adding the headers above to every `http` response."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bytes = b"max-age=31536000; includeSubDomains") -> None:
+    def __init__(
+        self, app: ASGIApp, *, hsts: bytes = b"max-age=31536000; includeSubDomains", policy: str = CSP
+    ) -> None:
         self.app = app
         self.hsts = hsts
+        self.headers = ((b"content-security-policy", policy.encode()), *HEADERS[1:])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,7 +85,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in HEADERS if k not in present]
+                headers += [(k, v) for k, v in self.headers if k not in present]
                 if https and self.hsts:
                     headers.append((b"strict-transport-security", self.hsts))
                 if api and b"cache-control" not in present:
@@ -82,12 +100,13 @@ async def _bad_path(scope: Scope, receive: Receive, send: Send) -> None:
     await JSONResponse({"detail": "the path contains a NUL character"}, status_code=400)(scope, receive, send)
 
 
-def wrap_outermost(api: FastAPI, hsts_max_age_s: int = 31_536_000) -> None:
+def wrap_outermost(api: FastAPI, hsts_max_age_s: int = 31_536_000, img_origins: tuple[str, ...] = ()) -> None:
     """Make SecurityHeaders the outermost layer of `api` (around the server-error handler)."""
     hsts = f"max-age={hsts_max_age_s}; includeSubDomains".encode() if hsts_max_age_s > 0 else b""
     build: Callable[[], ASGIApp] = api.build_middleware_stack
+    policy = csp(img_origins)
 
     def build_with_headers() -> ASGIApp:
-        return SecurityHeaders(build(), hsts=hsts)
+        return SecurityHeaders(build(), hsts=hsts, policy=policy)
 
     setattr(api, "build_middleware_stack", build_with_headers)  # noqa: B010 (a method, by design)

@@ -23,9 +23,47 @@ from safecity.app import App
 from safecity.runtime.health import STATUSES, CameraHealth, Status, camera_health, iso_time
 
 GENERIC_SOURCE_ERROR = "the source or the analysis failed (details in the server log)"
+# why a camera is dark, in words that name no file, host or service (the details are in the server log)
+SOURCE_ERROR_KINDS = (
+    (("refused",), "connection refused"),
+    (("timed out", "timeout"), "no answer (timed out)"),
+    (("401", "403", "unauthorized", "authentication", "forbidden"), "the camera refused the credentials"),
+    (("no such file", "not found", "404"), "no such stream"),
+    (("invalid data", "decode", "codec"), "the stream could not be decoded"),
+    (("unreachable", "resolve", "name or service"), "address unreachable"),
+    (("ended", "eof", "end of file"), "the stream ended"),
+)
+
+
+def public_source_error(text: str | None) -> str | None:
+    """The kind of a source failure, safe to show to operators (never the raw text: it may name a path)."""
+    if not text:
+        return None
+    lowered = text.lower()
+    kind = next(
+        (k for needles, k in SOURCE_ERROR_KINDS if any(n in lowered for n in needles)), "source failed"
+    )
+    return f"{kind} (details in the server log)"
+
+
+def public_health(h: CameraHealth) -> dict[str, Any]:
+    """`h` as the API and the live push show it: error texts replaced by what is safe to show."""
+    data = h.to_dict()
+    data["error"] = GENERIC_SOURCE_ERROR if h.error else None
+    data["last_error"] = public_source_error(h.last_error)
+    return data
+
+
 __all__ = [
-    "GENERIC_SOURCE_ERROR", "STATUSES", "CameraHealth", "CameraStatusMonitor", "NodeCollector", "Status",
+    "GENERIC_SOURCE_ERROR",
+    "STATUSES",
+    "CameraHealth",
+    "CameraStatusMonitor",
+    "NodeCollector",
+    "Status",
     "camera_health",
+    "public_health",
+    "public_source_error",
 ]  # fmt: skip
 POLL_S = 1.0
 
@@ -58,6 +96,7 @@ class CameraStatusMonitor:
                 "last_frame_at": h.last_frame_at,
                 "seconds_since_frame": h.seconds_since_frame,
                 "error": GENERIC_SOURCE_ERROR if h.error else None,  # the details are in the log
+                "last_error": public_source_error(h.last_error),
                 "at": iso_time(time.time() if now is None else now),
             }
             self.node.live.broadcast("camera_status", data, h.camera_id)

@@ -148,6 +148,9 @@ class CameraHealthPublic(BaseModel):
     last_frame_at: datetime | None
     seconds_since_frame: float | None
     error: str | None
+    last_error: str | None = Field(
+        None, description="The source's last failure while not ok (why it is dark)"
+    )
 
 
 class CameraPublic(BaseModel):

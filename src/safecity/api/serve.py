@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from types import FrameType
 from typing import Any
 
 from safecity.config import Settings
@@ -38,6 +39,22 @@ def log_config() -> dict[str, Any]:
     return config
 
 
+def _stopping_server() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """Tells the app when shutdown starts (`app.state.stopping`), so endless responses such as MJPEG
+        streams end by themselves instead of being cancelled mid-write (a CancelledError traceback)."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            stopping = getattr(getattr(self.config.app, "state", None), "stopping", None)
+            if stopping is not None:
+                stopping.set()
+            super().handle_exit(sig, frame)
+
+    return Server
+
+
 def serve(
     settings: Settings, host: str | None = None, port: int | None = None, verbose: bool = False
 ) -> None:
@@ -53,17 +70,18 @@ def serve(
     log.info(
         "safecity serving on http://%s:%d (cameras: database, seeded from the settings file)", host, port
     )
+    config = uvicorn.Config(
+        api,
+        host=host,
+        port=port,
+        log_level="debug" if verbose else "info",
+        log_config=log_config(),
+        proxy_headers=True,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        ws_ping_interval=20,
+    )
     try:
-        uvicorn.run(
-            api,
-            host=host,
-            port=port,
-            log_level="debug" if verbose else "info",
-            log_config=log_config(),
-            proxy_headers=True,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-            ws_ping_interval=20,
-        )
+        _stopping_server()(config).run()
     finally:
         if not api.state.closed:  # the server never started (e.g. the port was taken)
             node.close()

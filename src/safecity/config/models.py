@@ -7,7 +7,7 @@ measures on a snapshot is what goes in the file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -22,6 +22,7 @@ from safecity.governance.audit_config import AuditConfig
 from safecity.governance.retention_config import RetentionConfig
 from safecity.media.config import MediaConfig
 from safecity.operations.config import OperationsConfig
+from safecity.operations.field_config import FieldConfig, MapConfig, SiteConfig
 from safecity.recording.config import CameraRecordingConfig, RecordingConfig
 from safecity.store.config import DurabilityConfig
 from safecity.types import LABEL_TO_COCO
@@ -234,6 +235,20 @@ class Settings(Strict):
     federation: FederationConfig = FederationConfig()
     durability: DurabilityConfig = DurabilityConfig()
     backup: BackupConfig = BackupConfig()
+    field: FieldConfig = FieldConfig()
+    map: MapConfig = MapConfig()
+    site: SiteConfig = SiteConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_time_zone(cls, data: Any) -> Any:
+        """`site.timezone` is also analytics' zone unless `analytics.timezone` is given: one site zone."""
+        if not isinstance(data, dict):
+            return data
+        site, analytics = data.get("site"), data.get("analytics") or {}
+        if isinstance(site, dict) and "timezone" in site and isinstance(analytics, dict):
+            data = {**data, "analytics": {"timezone": site["timezone"], **analytics}}
+        return data
 
     @field_validator("cameras")
     @classmethod

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from safecity.operations.config import AlertRuleSeed
+from safecity.operations.config import CAMERA_DARK, AlertRuleSeed
 from safecity.operations.domain import (
     Actor,
     AlertStatus,
@@ -239,3 +239,23 @@ def close(db: Session, row: AlertRow, note: str, actor: Actor) -> AlertRow:
     row.close_note = note.strip()
     db.flush()
     return row
+
+
+def close_camera_dark(db: Session, camera_id: str, actor: Actor) -> list[AlertRow]:
+    """A camera taken out of service (disabled) is dark on purpose: its camera_dark alerts close, noted."""
+    rows = list(
+        db.scalars(
+            select(AlertRow).where(
+                AlertRow.camera_id == camera_id,
+                AlertRow.kind == CAMERA_DARK,
+                AlertRow.status != AlertStatus.CLOSED.value,
+            )
+        )
+    )
+    now = now_utc()
+    for row in rows:
+        row.status, row.closed_at = AlertStatus.CLOSED.value, now
+        row.closed_by_id, row.closed_by = actor.id, actor.name
+        row.close_note = "camera disabled"
+    db.flush()
+    return rows

@@ -69,6 +69,8 @@ class TimelineKind(enum.StrEnum):
     UNIT_STATUS = "unit_status"
     STATUS = "status"
     UPDATED = "updated"
+    MESSAGE = "message"  # control room <-> units, text and/or photo
+    ESCALATION = "escalation"  # a dispatch not acknowledged in time
 
 
 class UnitKind(enum.StrEnum):

@@ -109,6 +109,7 @@ class AlertRow(Base):
     closed_by: Mapped[str | None] = mapped_column(NAME)
     close_note: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # critical, not acknowledged in time
 
 
 class ChecklistItemRow(Base):
@@ -175,6 +176,7 @@ class DispatchRow(Base):
     en_route_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     on_scene_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # not acknowledged in time
 
 
 class PublicReportRow(Base):
@@ -197,3 +199,18 @@ class PublicReportRow(Base):
     triaged_by: Mapped[str | None] = mapped_column(NAME)
     triage_note: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+
+
+class FieldRequestRow(Base):
+    """A field-app request already applied, by its idempotency key: a replay (lost answer, offline queue)
+    gets the first answer back instead of acting twice."""
+
+    __tablename__ = "field_requests"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ID, nullable=False)
+    key: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # position | status | message | duty
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

@@ -37,6 +37,7 @@ class CameraHealth:
     last_frame_ts: float | None
     seconds_since_frame: float | None
     error: str | None
+    last_error: str | None = None  # the source's last failure (open, connection, decode), while not ok
 
     @property
     def last_frame_at(self) -> str | None:
@@ -85,4 +86,5 @@ def camera_health(
         last_frame_ts=last,
         seconds_since_frame=None if since is None else round(since, 3),
         error=m.error,
+        last_error=None if status == "ok" else stats.last_error,
     )

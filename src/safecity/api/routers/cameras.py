@@ -13,6 +13,10 @@ from safecity.api.camera_sources import enforce_source_policy
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
 from safecity.api.schemas import CameraCreate, CameraId, CameraPublic, CameraUpdate
 from safecity.config.models import CameraConfig
+from safecity.operations.alerts import close_camera_dark
+from safecity.operations.domain import Actor
+from safecity.operations.live import safe_broadcast
+from safecity.operations.schemas import AlertPublic
 from safecity.store.cameras import CameraRow, get_camera, insert_camera, list_cameras, update_camera
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
@@ -67,9 +71,24 @@ def update(camera_id: CameraId, body: CameraUpdate, db: DbSession, node: Node, w
         enforce_source_policy(cfg.id, cfg.source, node.settings.api.camera_sources)
     check_runnable(node, cfg)
     update_camera(db, row, cfg)
+    closed = _close_dark(db, who, cfg)
     db.commit()
     apply_camera(node, cfg)
+    _announce(node, closed)
     return camera_public(node, row)
+
+
+def _close_dark(db: DbSession, who: Principal, cfg: CameraConfig) -> list[AlertPublic]:
+    """A disabled camera is dark on purpose: its camera_dark alerts close (and the map stops showing it)."""
+    if cfg.enabled:
+        return []
+    rows = close_camera_dark(db, cfg.id, Actor(who.user_id, who.username))
+    return [AlertPublic.model_validate(r) for r in rows]
+
+
+def _announce(node: Node, closed: list[AlertPublic]) -> None:
+    for alert in closed:
+        safe_broadcast(node.live, "alert_update", alert.model_dump(mode="json"), alert.camera_id)
 
 
 @router.delete("/{camera_id}", response_model=CameraPublic)
@@ -78,6 +97,8 @@ def disable(camera_id: CameraId, db: DbSession, node: Node, who: Manager) -> Cam
     row = visible_camera(db, who, camera_id)
     cfg = merged_config(row, CameraUpdate(enabled=False))
     update_camera(db, row, cfg)
+    closed = _close_dark(db, who, cfg)
     db.commit()
     apply_camera(node, cfg)
+    _announce(node, closed)
     return camera_public(node, row)

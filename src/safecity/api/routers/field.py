@@ -7,13 +7,15 @@ is pushed live (`dispatch_update`, `incident_update`, `unit_update`).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from safecity.api.deps import DbSession, Node, Principal, require
-from safecity.api.routers._operations import IdPath, actor, commit, publish, translated
+from safecity.api.routers._operations import IdPath, actor, publish, translated
+from safecity.api.routers.field_ops import IdempotencyKey, finish
 from safecity.operations import dispatch as service
+from safecity.operations import field_units
 from safecity.operations.incident_schemas import FieldDispatchPublic, FieldStatusUpdate, IncidentSummary
 from safecity.operations.models import IncidentRow
 from safecity.operations.schemas import UnitPublic
@@ -42,9 +44,17 @@ def my_dispatches(
 
 @router.post("/dispatches/{dispatch_id}/status", response_model=FieldDispatchPublic)
 def report_status(
-    dispatch_id: IdPath, body: FieldStatusUpdate, db: DbSession, node: Node, who: Responder
-) -> FieldDispatchPublic:
-    """en_route -> on_scene -> closed (forward only, a step may be skipped; 409 otherwise)."""
+    dispatch_id: IdPath,
+    body: FieldStatusUpdate,
+    db: DbSession,
+    node: Node,
+    who: Responder,
+    key: IdempotencyKey = None,
+) -> Any:
+    """en_route -> on_scene -> closed (forward only, a step may be skipped; 409 otherwise).
+    With an `Idempotency-Key`, a replay returns the first answer (the field app's offline queue)."""
+    if (first := field_units.replayed(db, who.user_id, key)) is not None:
+        return first
     with translated():
         row = service.own_dispatch(db, dispatch_id, who.user_id)
         service.report_status(db, row, body, actor(who))
@@ -52,8 +62,8 @@ def report_status(
         incident = db.get(IncidentRow, row.incident_id)
         unit = UnitPublic.model_validate(service.get_unit(db, row.unit_id))
         summary = IncidentSummary.model_validate(incident)
-        commit(db)
+        answer = finish(db, who, key, "status", out)
     publish(node, "dispatch_update", out, summary.camera_id, [who.user_id])
     publish(node, "incident_update", summary, summary.camera_id)
     publish(node, "unit_update", unit, None)
-    return out
+    return answer

@@ -11,7 +11,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from safecity.api.degraded import public_status
 from safecity.api.deps import Node, Principal, require
-from safecity.api.health import node_health
+from safecity.api.health import node_health, public_health
 from safecity.api.metrics_filter import CameraFiltered
 from safecity.api.schemas import CameraHealthPublic, HealthPublic
 
@@ -29,7 +29,9 @@ def healthz(node: Node) -> dict[str, Any]:
 @router.get("/api/health", response_model=HealthPublic)
 def health(node: Node, who: Health) -> HealthPublic:
     """Per camera: status, analysed fps, dropped frames, detector latency, reconnects, last frame."""
-    cams = [CameraHealthPublic(**h.to_dict()) for h in node_health(node) if who.can_see_camera(h.camera_id)]
+    cams = [
+        CameraHealthPublic(**public_health(h)) for h in node_health(node) if who.can_see_camera(h.camera_id)
+    ]
     bus = {
         k: v
         for k in ("published", "dropped", "delivered")

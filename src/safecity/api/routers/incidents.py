@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
+from safecity.api.camera_store import get_camera
 from safecity.api.deps import DbSession, Node, Principal, require
 from safecity.api.routers._operations import IdPath, actor, commit, publish, translated
 from safecity.app import App
@@ -31,7 +32,7 @@ from safecity.operations.incident_schemas import (
     IncidentUpdate,
     NoteCreate,
 )
-from safecity.operations.models import IncidentRow
+from safecity.operations.models import AlertRow, IncidentRow
 from safecity.operations.schemas import AlertPublic, UnitPublic
 from safecity.operations.views import dispatch_view, field_dispatch_view, incident_view, summaries
 
@@ -67,6 +68,18 @@ def list_incidents(
     return IncidentPage(items=summaries(rows), total=total, limit=limit, offset=offset)
 
 
+def with_camera_position(db: DbSession, body: IncidentCreate) -> IncidentCreate:
+    """An incident without a position takes its camera's (an alert's camera, or the one given)."""
+    camera_id = body.camera_id
+    if camera_id is None and body.alert_ids:
+        first = db.get(AlertRow, body.alert_ids[0])
+        camera_id = first.camera_id if first is not None else None
+    cam = get_camera(db, camera_id) if body.lat is None and camera_id else None
+    if cam is None or cam.lat is None or cam.lon is None:
+        return body
+    return body.model_copy(update={"lat": cam.lat, "lon": cam.lon})
+
+
 def _changed(db: DbSession, node: App, row: IncidentRow, kind: str = "incident_update") -> IncidentPublic:
     out = incident_view(db, row)
     commit(db)
@@ -83,6 +96,7 @@ def create_incident(body: IncidentCreate, db: DbSession, node: Node, who: Writer
         )
     if body.camera_id is not None and not who.can_see_camera(body.camera_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"no access to camera {body.camera_id!r}")
+    body = with_camera_position(db, body)
     with translated():
         row = service.create_incident(db, body, actor(who), who.cameras)
         linked = [AlertPublic.model_validate(alert_repo.get_alert(db, i)) for i in body.alert_ids]

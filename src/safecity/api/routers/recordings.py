@@ -11,7 +11,7 @@ caller asks for `unredacted` and holds `media:unredacted`; granted or refused, i
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
@@ -22,6 +22,7 @@ from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible,
 from safecity.api.viewing import viewing_sessions
 from safecity.media.redaction import Redactor
 from safecity.media.storage import ManagedStorage, MediaNotFoundError
+from safecity.recording.config import recording_policy
 from safecity.recording.export import ExportRefused, export_range, export_stored_clip
 from safecity.recording.index import SEGMENTS, ClipRecord, clip_by_id
 from safecity.recording.models import SegmentStatus
@@ -75,6 +76,11 @@ class TimelineOut(BaseModel):
     events: list[EventMark]
     events_truncated: bool
     clips: list[ClipOut]
+    recording_enabled: bool | None = Field(
+        None,
+        description="Whether this camera records (recording.enabled or its override); null: unknown here",
+    )
+    other_codecs: str | None = Field(None, description="refuse | transcode: what happens to non-H.264/H.265")
 
 
 class ExportIn(BaseModel):
@@ -152,7 +158,22 @@ def camera_timeline(
         events=events,
         events_truncated=tl.events_truncated,
         clips=[_clip_out(c.clip) for c in tl.clips],
+        **_recording_state(node, camera_id),
     )
+
+
+def _recording_state(node: Node, camera_id: str) -> dict[str, Any]:
+    """Why a timeline may be empty: is the camera recording at all, and are other codecs refused?"""
+    worker = node.workers.get(camera_id)
+    cfg = (
+        worker.camera
+        if worker is not None
+        else next((c for c in node.settings.cameras if c.id == camera_id), None)
+    )
+    if cfg is None:
+        return {}
+    policy = recording_policy(node.settings.recording, cfg.id, cfg.source, cfg.recording)
+    return {"recording_enabled": policy.enabled, "other_codecs": policy.other_codecs}
 
 
 def _parts(node: Node) -> tuple[ManagedStorage, Redactor | None]:

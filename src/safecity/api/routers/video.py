@@ -108,12 +108,14 @@ async def live(
     if not await run_in_threadpool(revalidator.open):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "credential no longer valid")
     await run_in_threadpool(_check_unredacted, db, node, who, camera_id, unredacted, stream=True)
+    stopping = getattr(request.app.state, "stopping", None)
     stream = jpeg_stream(
         worker,
         node.settings.api.mjpeg_max_fps,
         request.is_disconnected,
         mask=not unredacted,
         allowed=revalidator.still_allowed,
+        stopping=stopping.is_set if stopping is not None else (lambda: False),
     )
     return StreamingResponse(
         stream, media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}", headers=NO_STORE

@@ -68,13 +68,13 @@ async function errorFrom(res: Response): Promise<ApiError> {
   }
   if (res.status === 429) {
     const retry = res.headers.get("Retry-After");
-    if (retry) message += ` (retry in ${retry} s)`;
+    if (retry && !message.includes(`${retry} s`)) message += ` (retry in ${retry} s)`;
   }
   return new ApiError(res.status, message);
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+export async function request<T>(method: string, path: string, body?: unknown, extraHeaders?: Record<string, string>): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json", ...(extraHeaders ?? {}) };
   let payload: BodyInit | undefined;
   if (body instanceof FormData) {
     payload = body;

@@ -7,7 +7,7 @@ let uiConfig: Promise<UiConfig> | null = null;
 
 /** Optional UI settings (map tiles, report limits); an API without /api/ui-config means "none". */
 export function loadUiConfig(): Promise<UiConfig> {
-  uiConfig ??= get<UiConfig>("/api/ui-config").catch((err) => {
+  uiConfig ??= get<UiConfig>("/api/public/ui-config").catch((err) => {
     if (err instanceof ApiError && err.status !== 0) return {};
     uiConfig = null;
     return {};

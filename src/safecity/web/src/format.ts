@@ -1,4 +1,5 @@
-// Formatting shared by every screen: times in the operator's local zone, 24 h, tabular.
+// Formatting shared by every screen: 24 h, tabular times in ONE zone, labelled: the site's time zone
+// (`site.timezone`) by default, or the browser's own when the user switches to it (kept per browser).
 
 export function toDate(v: string | number | null | undefined): Date | null {
   if (v === null || v === undefined || v === "") return null;
@@ -8,17 +9,64 @@ export function toDate(v: string | number | null | undefined): Date | null {
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const CHOICE_KEY = "safecity.timezone"; // "site" | "local"
+let siteZone = "UTC";
+
+/** Set from /api/ui-config at start. */
+export function setSiteZone(zone: string | null | undefined): void {
+  if (zone) siteZone = zone;
+}
+
+export function zoneChoice(): "site" | "local" {
+  try {
+    return localStorage.getItem(CHOICE_KEY) === "local" ? "local" : "site";
+  } catch {
+    return "site";
+  }
+}
+
+export function setZoneChoice(choice: "site" | "local"): void {
+  localStorage.setItem(CHOICE_KEY, choice);
+}
+
+/** The IANA zone every time is shown in. */
+export function activeZone(): string {
+  return zoneChoice() === "local" ? LOCAL_ZONE : siteZone;
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+function parts(d: Date): Record<string, string> {
+  const zone = activeZone();
+  let f = formats.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+    });
+    formats.set(zone, f);
+  }
+  return Object.fromEntries(f.formatToParts(d).map((p) => [p.type, p.value]));
+}
+
+/** The short label of the active zone at `v` (e.g. "CET", "GMT+1", "UTC"). */
+export function zoneLabel(v: string | number | Date = Date.now()): string {
+  const d = v instanceof Date ? v : toDate(v);
+  return d ? (parts(d).timeZoneName ?? activeZone()) : activeZone();
+}
 
 export function fmtTime(v: string | number | null | undefined): string {
   const d = toDate(v);
   if (!d) return "—";
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const p = parts(d);
+  return `${p.hour}:${p.minute}:${p.second} ${p.timeZoneName}`;
 }
 
 export function fmtDateTime(v: string | number | null | undefined): string {
   const d = toDate(v);
   if (!d) return "—";
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${fmtTime(d.getTime())}`;
+  const p = parts(d);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${p.timeZoneName}`;
 }
 
 export function ago(v: string | number | null | undefined, now = Date.now()): string {

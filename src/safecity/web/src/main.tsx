@@ -1,4 +1,6 @@
 // Entry point: the public report form needs no login; every other screen runs inside a session.
+import { loadUiConfig } from "./data";
+import { setSiteZone } from "./format";
 import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { setUnauthorizedHandler } from "./api";
@@ -7,6 +9,7 @@ import { Shell } from "./components/Shell";
 import { ErrorBox, Loading } from "./components/ui";
 import { startLive, stopLive } from "./live";
 import { AdminPage } from "./pages/Admin";
+import { AlertRulesPage } from "./pages/AlertRules";
 import { AlertsPage } from "./pages/Alerts";
 import { AnalyticsPage } from "./pages/Analytics";
 import { BiometricsPage } from "./pages/Biometrics";
@@ -45,13 +48,14 @@ function routeFor(path: string, can: (p: string) => boolean) {
     return guard("cameras:read", () => <CameraPage id={id} />);
   }
   if (path === "/alerts") return guard("alerts:read", () => <AlertsPage />);
+  if (path === "/alert-rules") return guard("alert_rules:manage", () => <AlertRulesPage />);
   if (path === "/incidents") return guard("incidents:read", () => <IncidentsPage />);
   if ((m = match("/incidents/:id", path))) {
     const id = m.id;
     return guard("incidents:read", () => <IncidentDetailPage id={id} />);
   }
   if (path === "/events") return guard("events:read", () => <EventsPage />);
-  if (path === "/recordings") return guard("cameras:read", () => <RecordingsPage />);
+  if (path === "/recordings") return guard("media:read", () => <RecordingsPage />);
   if (path === "/analytics") return guard("analytics:read", () => <AnalyticsPage />);
   if (path === "/reports") return guard("reports:triage", () => <ReportsPage />);
   if (path === "/health") return guard("health:read", () => <HealthPage />);
@@ -153,10 +157,15 @@ function App() {
   );
 }
 
-render(
-  <>
-    <DegradedBanner />
-    <App />
-  </>,
-  document.getElementById("app")!,
-);
+// times are shown in the site's zone (or the user's own): know it before the first screen renders
+void loadUiConfig()
+  .then((c) => setSiteZone(c.timezone as string | undefined))
+  .finally(() =>
+    render(
+      <>
+        <DegradedBanner />
+        <App />
+      </>,
+      document.getElementById("app")!,
+    ),
+  );

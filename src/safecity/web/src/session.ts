@@ -45,6 +45,7 @@ export async function login(username: string, password: string): Promise<SecondF
 export type SecondFactor = "mfa" | "enrol" | null;
 
 export async function logout(): Promise<void> {
+  void globalThis.caches?.delete("safecity-v1"); // the field app's offline copy of its dispatches
   try {
     await post("/api/auth/logout");
   } catch {

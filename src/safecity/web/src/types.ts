@@ -234,6 +234,11 @@ export interface UiConfig {
   report_categories?: string[];
   report_max_photo_bytes?: number;
   report_photo_types?: string[];
+  max_zoom?: number;
+  timezone?: string;
+  position_every_s?: number;
+  stale_after_s?: number;
+  dispatch_ack_s?: number;
   [key: string]: unknown;
 }
 

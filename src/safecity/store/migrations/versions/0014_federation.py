@@ -1,7 +1,7 @@
 """federation: national summaries (fed_*), handoffs, media requests, city sync cursors.
 
 Revision ID: 0014_federation
-Revises: 0011_security
+Revises: 0013_field
 Create Date: 2026-12-04 13:39:41.298833
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_federation"
-down_revision: str | None = "0011_security"
+down_revision: str | None = "0013_field"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,7 @@
-// The live alert feed: newest first, colour by severity, a silent highlight when something arrives.
+// The live alert feed: most severe first, then newest; colour by severity, a highlight when something
+// arrives (the sound is AlertSound's).
 import { ackAlert, alertTime, alertTitle, isOpen } from "../alerts";
-import { cameraName } from "../data";
+import { cameraName, SEVERITY_RANK } from "../data";
 import { ago } from "../format";
 import { useNow } from "../hooks";
 import { navigate } from "../router";
@@ -18,9 +19,12 @@ export function AlertFeed(props: {
   const { can } = useSession();
   const now = useNow(5000);
   if (!props.alerts.length) return <Empty>No open alerts. New ones appear here live.</Empty>;
+  const sorted = [...props.alerts].sort(
+    (a, b) => (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9) || String(alertTime(b)).localeCompare(String(alertTime(a))),
+  );
   return (
     <ul class="feed" aria-label="Alert feed" data-testid="alert-feed">
-      {props.alerts.map((a) => {
+      {sorted.map((a) => {
         const id = String(a.id);
         return (
           <li

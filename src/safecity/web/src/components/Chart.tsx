@@ -28,7 +28,8 @@ function options(p: ChartProps, width: number): uPlot.Options {
     width,
     height: p.height ?? 200,
     title: p.title,
-    scales: { x: { time: p.time ?? true } },
+    // one bucket (or all at one x) would make uPlot spread the axis over years: pad it by an hour / one unit
+    scales: { x: { time: p.time ?? true, range: (_u: uPlot, min: number, max: number) => (min === max ? [min - ((p.time ?? true) ? 3600 : 1), max + ((p.time ?? true) ? 3600 : 1)] : [min, max]) } },
     legend: { show: p.series.length > 1 },
     cursor: { drag: { x: false, y: false } },
     axes: [

@@ -1,11 +1,13 @@
 // The operator's frame: navigation by permission, live-link state, clock, user, keyboard help.
 import type { ComponentChildren } from "preact";
-import { useRef, useState } from "preact/hooks";
-import { fmtTime } from "../format";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { loadUiConfig } from "../data";
+import { activeZone, fmtTime, setSiteZone, setZoneChoice, zoneChoice } from "../format";
 import { useKeys, useNow } from "../hooks";
 import { useLiveState } from "../live";
 import { navigate } from "../router";
 import { displayName, useSession } from "../session";
+import { AlertSound } from "./AlertSound";
 import { SessionsDialog } from "./SessionsDialog";
 import { Kbd, Link, Modal, Toasts } from "./ui";
 
@@ -21,7 +23,7 @@ export const NAV: NavItem[] = [
   { href: "/alerts", label: "Alerts", key: "a", show: (can) => can("alerts:read") },
   { href: "/incidents", label: "Incidents", key: "i", show: (can) => can("incidents:read") },
   { href: "/events", label: "Events", key: "e", show: (can) => can("events:read") },
-  { href: "/recordings", label: "Recordings", key: "v", show: (can) => can("cameras:read") },
+  { href: "/recordings", label: "Recordings", key: "v", show: (can) => can("media:read") },
   { href: "/analytics", label: "Analytics", key: "y", show: (can) => can("analytics:read") },
   { href: "/reports", label: "Reports", key: "r", show: (can) => can("reports:triage") },
   { href: "/health", label: "Health", key: "h", show: (can) => can("health:read") },
@@ -53,7 +55,23 @@ export function LiveDot() {
 
 function Clock() {
   const now = useNow(1000);
-  return <span class="clock">{fmtTime(now)}</span>;
+  useEffect(() => void loadUiConfig().then((c) => setSiteZone(c.timezone as string | undefined)), []);
+  const choice = zoneChoice();
+  const other = choice === "site" ? "local" : "site";
+  return (
+    <button
+      type="button"
+      class="clock btn btn-sm btn-ghost"
+      data-testid="clock"
+      title={`Times are shown in ${activeZone()} (${choice === "site" ? "the site's zone" : "this browser's zone"}). Click to use ${other === "site" ? "the site's zone" : "your own zone"}.`}
+      onClick={() => {
+        setZoneChoice(other);
+        location.reload();
+      }}
+    >
+      {fmtTime(now)}
+    </button>
+  );
 }
 
 export function Shell({ path, children }: { path: string; children: ComponentChildren }) {
@@ -92,6 +110,7 @@ export function Shell({ path, children }: { path: string; children: ComponentChi
         </nav>
         <div class="topbar-right">
           <LiveDot />
+          {session.can("alerts:read") && <AlertSound />}
           <Clock />
           <span class="user" title={session.me.roles.join(", ")} data-testid="current-user">
             {displayName(session.me)}

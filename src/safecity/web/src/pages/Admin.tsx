@@ -1,6 +1,6 @@
 // Administration: users (roles, camera access), cameras (add, edit, disable) and field units.
 import { useState } from "preact/hooks";
-import { del, get, items, patch, post } from "../api";
+import { get, items, patch, post } from "../api";
 import { act, Badge, ErrorBox, Field, Link, Modal, StateView } from "../components/ui";
 import { forgetCameras, unitName } from "../data";
 import { humanize } from "../format";
@@ -271,13 +271,6 @@ function Cameras() {
                       onClick={() => void act(c.enabled === false ? "Enable" : "Disable", () => patch(`/api/cameras/${encodeURIComponent(c.id)}`, { enabled: c.enabled === false }), "Saved").then(() => cams.reload())}
                     >
                       {c.enabled === false ? "Enable" : "Disable"}
-                    </button>
-                    <button
-                      type="button"
-                      class="btn btn-sm btn-danger"
-                      onClick={() => confirm(`Delete camera ${c.id}? Its stored events stay.`) && void act("Delete", () => del(`/api/cameras/${encodeURIComponent(c.id)}`), "Camera deleted").then(() => (forgetCameras(), cams.reload()))}
-                    >
-                      Delete
                     </button>
                   </td>
                 </tr>

@@ -165,7 +165,14 @@ export function AlertsPage() {
   return (
     <div class="alerts-page">
       <header class="page-head">
-        <h1>Alerts</h1>
+        <h1>
+          Alerts{" "}
+          {can("alert_rules:manage") && (
+            <Link href="/alert-rules" class="btn btn-sm btn-ghost">
+              Alert rules
+            </Link>
+          )}
+        </h1>
         <div class="filters inline">
           <Field label="Status">
             <select name="status" value={filter.status === "all" ? "" : filter.status} onChange={(e) => setF("status", e.currentTarget.value)}>

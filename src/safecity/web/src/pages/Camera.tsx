@@ -1,6 +1,6 @@
 // One camera: live annotated view with its analysis health, recent events, and the rule editor.
 import { useState } from "preact/hooks";
-import { get, items, mediaUrl } from "../api";
+import { ApiError, get, items, mediaUrl } from "../api";
 import { RuleEditor } from "../components/RuleEditor";
 import { Badge, Empty, LiveImage, Link, StateView } from "../components/ui";
 import { forgetCameras } from "../data";
@@ -74,11 +74,15 @@ function RecentEvents({ id }: { id: string }) {
 }
 
 export function CameraPage({ id }: { id: string }) {
-  const { can } = useSession();
+  const { can, me } = useSession();
   const loc = useLocation();
   const tab = loc.query.get("tab") === "rules" ? "rules" : "live";
   const cam = useAsync(() => get<Camera>(`/api/cameras/${encodeURIComponent(id)}`), [id]);
   const [, setSaved] = useState(0);
+  // a restricted account is told the camera is not shared with it (the API hides it as "not found")
+  if (cam.error instanceof ApiError && cam.error.status === 404 && me.cameras !== null && me.cameras !== undefined) {
+    return <Empty>Camera {id} is not shared with you: ask an administrator for access.</Empty>;
+  }
   return (
     <StateView async={cam} what="Loading camera">
       {(c) => (

@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { isOpen, useAlerts } from "../alerts";
 import { AlertFeed } from "../components/AlertFeed";
 import { MapView } from "../components/MapView";
+import { useUnitMarkers } from "../components/IncidentField";
 import { Badge, Empty, ErrorBox, LiveImage, Link, Loading } from "../components/ui";
 import { forgetCameras, loadUiConfig, SEVERITIES, useCameras } from "../data";
 import { get, items } from "../api";
@@ -49,7 +50,7 @@ function CameraTile({ cam, health, live, hot }: { cam: Camera; health?: CamHealt
 }
 
 export function DashboardPage() {
-  const { can } = useSession();
+  const { can, me } = useSession();
   const cams = useCameras();
   const alerts = useAlerts({ status: "active" });
   const liveStatus = useCameraStatusLive();
@@ -74,10 +75,11 @@ export function DashboardPage() {
   const hot = useMemo(() => new Set((alerts.list ?? []).filter(isOpen).map((a) => a.camera_id ?? "")), [alerts.list]);
   const counts = useMemo(() => {
     const c: Record<string, number> = {};
-    for (const a of alerts.list ?? []) if (isOpen(a)) c[a.severity] = (c[a.severity] ?? 0) + 1;
+    for (const a of alerts.list ?? []) if (a.status === "open") c[a.severity] = (c[a.severity] ?? 0) + 1; // not yet acknowledged
     return c;
   }, [alerts.list]);
   const activeIncidents = (incidents.data ?? []).filter((i) => i.status !== "closed");
+  const unitMarkers = useUnitMarkers();
   const dark = Object.values(health).filter(isBad).length;
   const wall = cams.data ?? [];
 
@@ -85,9 +87,9 @@ export function DashboardPage() {
     <div class="dashboard">
       <section class="dash-summary" aria-label="Summary">
         {SEVERITIES.map((s) => (
-          <div key={s} class={`kpi sev-${s}`}>
+          <div key={s} class={`kpi sev-${s}`} data-testid={`count-${s}`} title={`open (unacknowledged) ${s} alerts`}>
             <b>{counts[s] ?? 0}</b>
-            <span>{s}</span>
+            <span>{s} open</span>
           </div>
         ))}
         <div class="kpi">
@@ -106,7 +108,10 @@ export function DashboardPage() {
       <section class="panel dash-map" aria-label="Map">
         <header class="panel-head">
           <h2>Map</h2>
-          <span class="muted">{ui?.tile_url ? "" : "no base map: cameras on a coordinate grid"}</span>
+          <span class="muted map-legend">
+            {ui?.tile_url ? "" : "offline map: country outlines "}
+            <span class="legend-unit">◆ units</span> <span>▲ incidents</span> <span>● cameras</span>
+          </span>
         </header>
         {ui === null ? (
           <Loading what="Loading map" />
@@ -115,6 +120,9 @@ export function DashboardPage() {
             cameras={cams.data}
             incidents={activeIncidents}
             hotCameras={hot}
+            markers={unitMarkers}
+            staleAfterS={ui.stale_after_s}
+            maxZoom={ui.max_zoom}
             tileUrl={ui.tile_url}
             tileAttribution={ui.tile_attribution}
             center={ui.map_center}
@@ -162,7 +170,10 @@ export function DashboardPage() {
               <Loading what="Loading cameras" />
             )
           ) : wall.length === 0 ? (
-            <Empty>No cameras configured.{can("cameras:manage") && <Link href="/admin/cameras"> Add one →</Link>}</Empty>
+            <Empty>
+              {me.cameras !== null && me.cameras !== undefined ? "No cameras are shared with you: ask an administrator for access." : "No cameras configured."}
+              {can("cameras:manage") && <Link href="/admin/cameras"> Add one →</Link>}
+            </Empty>
           ) : (
             <div class="wall">
               {wall.map((c, i) => (

@@ -6,12 +6,14 @@ import { cameraName, EVENT_KINDS, LABELS, useCameras } from "../data";
 import { fmtDateTime, fromLocalInput, humanize, num, toLocalInput } from "../format";
 import { useAsync, useKeys } from "../hooks";
 import { setQuery, useLocation } from "../router";
+import { useSession } from "../session";
 import type { Paged, SafeEvent } from "../types";
 
 const PAGE = 50;
 const FILTERS = ["since", "until", "camera_id", "kind", "label", "line_id", "zone_id"] as const;
 
 export function EventsPage() {
+  const { can } = useSession();
   const loc = useLocation();
   const cams = useCameras();
   const q = Object.fromEntries(FILTERS.map((k) => [k, loc.query.get(k) ?? ""])) as Record<(typeof FILTERS)[number], string>;
@@ -135,7 +137,7 @@ export function EventsPage() {
               </thead>
               <tbody class={ev.loading ? "stale" : ""}>
                 {list.map((e, i) => {
-                  const src = mediaUrl(e.snapshot_url ?? e.snapshot);
+                  const src = can("media:read") ? mediaUrl(e.snapshot_url ?? e.snapshot) : null;
                   return (
                     <tr key={e.id} class={i === cursor ? "cursor" : ""} onClick={() => setCursor(i)}>
                       <td class="thumb-cell">

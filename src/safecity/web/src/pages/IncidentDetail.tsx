@@ -1,14 +1,15 @@
 // Incident detail: status, timeline with notes, the SOP checklist, and dispatch to an available unit.
 import { useState } from "preact/hooks";
-import { get, items, patch, post } from "../api";
+import { get, patch, post } from "../api";
 import { PRIORITIES } from "../components/IncidentForm";
 import { act, Badge, Empty, ErrorBox, Link, StateView } from "../components/ui";
-import { cameraName, unitName, useCameras } from "../data";
+import { cameraName, useCameras } from "../data";
 import { ago, fmtDateTime, humanize } from "../format";
 import { useAsync, useNow } from "../hooks";
 import { useSession } from "../session";
-import type { ChecklistItem, Dispatch, Incident, TimelineEntry, Unit } from "../types";
+import type { ChecklistItem, Dispatch, Incident, TimelineEntry } from "../types";
 import { useLiveReload } from "./Incidents";
+import { IncidentMap, IncidentMessages, NearestUnitsPanel } from "../components/IncidentField";
 
 const entryTime = (e: TimelineEntry) => e.at ?? e.ts ?? e.created_at;
 const entryText = (e: TimelineEntry) => e.text ?? e.message ?? e.note ?? humanize(e.kind ?? e.type ?? "");
@@ -24,9 +25,6 @@ const TRANSITIONS: Record<string, string[]> = {
 };
 const ACTION_LABEL: Record<string, string> = { on_scene: "Mark on scene", resolved: "Resolve", closed: "Close incident" };
 
-function unitAvailable(u: Unit): boolean {
-  return !u.status || u.status === "available";
-}
 
 function Timeline({ inc, onChange }: { inc: Incident; onChange: () => void }) {
   const { can } = useSession();
@@ -118,12 +116,9 @@ function Checklist({ inc, onChange }: { inc: Incident; onChange: () => void }) {
   );
 }
 
-function DispatchPanel({ inc, onChange }: { inc: Incident; onChange: () => void }) {
+function DispatchPanel({ inc }: { inc: Incident }) {
   const { can } = useSession();
-  const units = useAsync(() => (can("units:read") ? get<Unit[] | { items: Unit[] }>("/api/units").then(items) : Promise.resolve([] as Unit[])), []);
-  useLiveReload(() => void units.reload(), ["dispatch", "dispatch_update", "unit_update"]);
   const dispatches: Dispatch[] = inc.dispatches ?? [];
-  const busy = new Set(dispatches.filter((d) => d.status !== "closed").map((d) => String(d.unit_id)));
   const closed = inc.status === "closed";
   return (
     <section class="panel">
@@ -145,39 +140,7 @@ function DispatchPanel({ inc, onChange }: { inc: Incident; onChange: () => void 
             ))}
           </ul>
         )}
-        {can("dispatch:create") && !closed && (
-          <StateView async={units} isEmpty={(l) => l.length === 0} empty="No field units exist yet." what="Loading units">
-            {(list) => (
-              <table class="grid compact">
-                <tbody>
-                  {list.map((u) => {
-                    const free = unitAvailable(u) && !busy.has(String(u.id));
-                    return (
-                      <tr key={String(u.id)} data-unit-id={String(u.id)}>
-                        <td>{unitName(u)}</td>
-                        <td>
-                          <Badge kind={u.status ?? "available"}>{humanize(u.status ?? "available")}</Badge>
-                        </td>
-                        <td class="row-actions">
-                          <button
-                            type="button"
-                            class="btn btn-sm btn-primary"
-                            disabled={!free}
-                            onClick={async () => {
-                              if (await act("Dispatch", () => post(`/api/incidents/${inc.id}/dispatch`, { unit_id: u.id }), `Dispatched ${unitName(u)}`)) onChange();
-                            }}
-                          >
-                            Dispatch
-                          </button>
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            )}
-          </StateView>
-        )}
+        {dispatches.length === 0 && <Empty>No unit dispatched yet{can("dispatch:create") && !closed ? ": pick one under Nearest available units." : "."}</Empty>}
       </div>
     </section>
   );
@@ -187,7 +150,7 @@ export function IncidentDetailPage({ id }: { id: string }) {
   const { can } = useSession();
   const cams = useCameras();
   const inc = useAsync(() => get<Incident>(`/api/incidents/${encodeURIComponent(id)}`), [id]);
-  useLiveReload(() => void inc.reload(), ["incident_update", "dispatch", "dispatch_update"], (d) => String(d.incident_id ?? d.id) === id);
+  useLiveReload(() => void inc.reload(), ["incident_update", "dispatch", "dispatch_update", "message", "dispatch_escalation"], (d) => String(d.incident_id ?? d.id) === id);
   const [error, setError] = useState<string | null>(null);
   const update = async (body: Partial<Incident>) => {
     setError(null);
@@ -250,9 +213,14 @@ export function IncidentDetailPage({ id }: { id: string }) {
           {error && <ErrorBox error={error} />}
           {i.description && <p>{i.description}</p>}
           <div class="incident-grid">
-            <Timeline inc={i} onChange={() => void inc.reload()} />
+            <div class="incident-main">
+              <IncidentMessages inc={i} />
+              <Timeline inc={i} onChange={() => void inc.reload()} />
+            </div>
             <div class="incident-side">
-              <DispatchPanel inc={i} onChange={() => void inc.reload()} />
+              <NearestUnitsPanel inc={i} onChange={() => void inc.reload()} />
+              <IncidentMap inc={i} onChange={() => void inc.reload()} />
+              <DispatchPanel inc={i} />
               <Checklist inc={i} onChange={() => void inc.reload()} />
               {(i.alert_ids ?? []).length > 0 && (
                 <section class="panel">

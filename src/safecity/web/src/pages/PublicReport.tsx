@@ -64,7 +64,9 @@ export function PublicReportPage() {
     setPreview(URL.createObjectURL(f));
   };
 
+  const [consent, setConsent] = useState(false);
   const locate = () => {
+    if (!consent) return setError("Tick “Share this position with the control room” first.");
     if (!navigator.geolocation) {
       setError("This browser cannot share its location; put a pin on the map instead.");
       return;
@@ -89,6 +91,7 @@ export function PublicReportPage() {
     if (!category) return setError("Choose what happened.");
     if (!description.trim()) return setError("Describe what happened.");
     if (where === "pin" && !pin) return setError("Put a pin on the map (or use your location), or choose the nearest camera.");
+    if (where === "pin" && !consent) return setError("Tick “Share this position with the control room”, or choose the nearest camera instead.");
     if (where === "camera" && !cameraId) return setError("Choose the nearest camera.");
     if (photoError) return setError(photoError);
     const form = new FormData();
@@ -186,10 +189,14 @@ export function PublicReportPage() {
                 <span class="muted small mono" data-testid="pin">
                   {pin ? `${pin[0].toFixed(5)}, ${pin[1].toFixed(5)}` : "Tap the map to place the pin"}
                 </span>
-                <button type="button" class="btn btn-sm" onClick={locate} disabled={locating}>
+                <button type="button" class="btn btn-sm" onClick={locate} disabled={locating || !consent}>
                   {locating ? "Locating…" : "Use my location"}
                 </button>
               </div>
+              <label class="check consent">
+                <input type="checkbox" name="share_location" checked={consent} onChange={(e) => setConsent(e.currentTarget.checked)} />
+                Share this position with the control room (it is stored with your report and used to send help)
+              </label>
             </>
           ) : cameras.length ? (
             <select name="camera_id" value={cameraId} onChange={(e) => setCameraId(e.currentTarget.value)}>

@@ -45,6 +45,8 @@ interface Timeline {
   since: string;
   until: string;
   segments: Segment[];
+  recording_enabled?: boolean | null;
+  other_codecs?: string | null;
   gaps: [string, string][];
   events: EventMark[];
   events_truncated: boolean;
@@ -139,7 +141,17 @@ export function RecordingsPage() {
       </form>
       {tl.error && <ErrorBox error={tl.error} retry={() => void tl.reload()} />}
       {query && tl.loading && !data && <Loading what="Loading timeline" />}
-      {data && data.segments.length === 0 && data.events.length === 0 && <Empty>Nothing recorded in this range.</Empty>}
+      {data && data.segments.length === 0 && (
+        <Empty>
+          <span data-testid="no-segments">
+            {data.recording_enabled === false
+              ? "No segments: this camera does not record (recording is off by default; set recording.enabled: true, or enabled under the camera's recording:)."
+              : data.recording_enabled && data.other_codecs === "refuse"
+                ? "No segments in this range. If the source is not H.264/H.265 (the PETS sample is MPEG-4), recording refuses it: set recording.other_codecs: transcode."
+                : "Nothing recorded in this range."}
+          </span>
+        </Empty>
+      )}
       {data && (
         <section class="timeline" aria-label="Timeline">
           <div
