@@ -45,11 +45,20 @@ class NullDetector:
         return sv.Detections.empty()
 
 
+SHARED_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
+
+
 def harness_settings(data_dir: Path, **sections: Any) -> Settings:
     """Embedded defaults with the data under `data_dir`, plus settings sections (`cameras=[...]`, ...)."""
     # API tests run without the second-factor requirement (two_factor_roles: []), except the tests of
     # the second factor itself (tests/unit/api/test_two_factor.py), which pass their own `api` section
-    api = {"two_factor_roles": [], **sections.pop("api", {})}
+    # and with the test videos (shared data, the test's own folder) allowed as camera sources; the tests of
+    # the source policy (tests/unit/api/test_camera_sources.py) pass their own `api` section too
+    sources = {
+        "schemes": ["rtsp", "rtsps", "http", "https", "file"],
+        "file_dirs": [str(SHARED_DATA), str(data_dir)],
+    }
+    api = {"two_factor_roles": [], "camera_sources": sources, **sections.pop("api", {})}
     return Settings.model_validate({"storage": {"data_dir": str(data_dir)}, "api": api, **sections})
 
 

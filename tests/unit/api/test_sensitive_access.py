@@ -10,6 +10,7 @@ import re
 import pytest
 
 import safecity.api.deps as deps
+import support.api_harness as api_harness
 from safecity.api.permissions import Role
 from safecity.api.routes import route_table
 from support.api_harness import ApiHarness
@@ -64,6 +65,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/users"): ADMIN,
     ("POST", "/api/users"): ADMIN,
     ("PATCH", "/api/users/{user_id}"): ADMIN,
+    ("POST", "/api/users/{user_id}/2fa/reset"): ADMIN,
 }
 SENSITIVE = frozenset(
     {"watchlists:manage", "biometrics:review", "biometrics:search", "thresholds:approve", "media:unredacted",
@@ -107,6 +109,8 @@ def test_a_wrong_grant_is_caught(harness: ApiHarness, monkeypatch: pytest.Monkey
         return real(roles) | extra
 
     monkeypatch.setattr(deps, "permissions_for", with_wrong_grant)
+    # the harness scopes each test token to its role's permissions: the wrong grant reaches those too
+    monkeypatch.setattr(api_harness, "permissions_for", with_wrong_grant)
     found = _mismatches(harness)
     assert found and all(line.startswith("operator ") for line in found)
     assert any("/api/recordings/segments/{segment_id}/video" in line for line in found)

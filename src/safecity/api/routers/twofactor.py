@@ -114,6 +114,7 @@ def verify(body: Code, request: Request, db: DbSession, node: Node, who: Caller)
         totp.audit(db, user.username, "auth.2fa.failed", user, ip=ip)
         db.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong or already used code")
+    db.commit()  # the code is spent before the limiter writes (its own connection: SQLite has one writer)
     guard.succeeded(user.username)
     _complete(row, node)
 
