@@ -27,6 +27,7 @@ from safecity.store import Store, make_engine, open_store
 from safecity.types import Event
 from safecity.vision.detector import Detector, OnnxDetector
 from safecity.vision.models import default_cache_dir, model_path
+from safecity.vision.scheduler import scheduled
 
 log = logging.getLogger(__name__)
 STORE_RETRIES = 5
@@ -79,7 +80,7 @@ def build_detector(settings: Settings) -> Detector:
     d = settings.detector
     layout = "nanodet" if d.type == "nanodet" else d.layout
     # one session serves all cameras: ONNX Runtime's run() is thread-safe; one copy of the weights is enough
-    return OnnxDetector(
+    detector = OnnxDetector(
         resolve_model(settings),
         layout=layout,
         input_size=d.input_size,
@@ -87,7 +88,9 @@ def build_detector(settings: Settings) -> Detector:
         confidence=d.confidence,
         nms_iou=d.nms_iou,
         threads=d.threads,
+        provider=d.provider,
     )
+    return scheduled(detector, d.batch.enabled, d.batch.max_size, d.batch.max_wait_ms / 1000)
 
 
 @dataclass

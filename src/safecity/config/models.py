@@ -97,6 +97,16 @@ class CameraConfig(Strict):
         return self
 
 
+class DetectorBatchConfig(Strict):
+    """One detector scheduler per node (docs/performance.md): measured before it is switched on."""
+
+    enabled: bool = Field(False, description="Batch frames of all cameras into one ONNX Runtime call")
+    max_size: int = Field(4, ge=1, le=64, description="Most frames in one batch")
+    max_wait_ms: float = Field(
+        0.0, ge=0, le=1000, description="How long an idle scheduler waits to fill a batch"
+    )
+
+
 class DetectorConfig(Strict):
     type: Literal["nanodet", "onnx"] = "nanodet"
     model: str = Field("nanodet-m-416", description="Installed model name, or a path to an .onnx file")
@@ -107,6 +117,10 @@ class DetectorConfig(Strict):
     confidence: float = Field(0.35, gt=0, lt=1, description="Minimum class score kept")
     nms_iou: float = Field(0.45, gt=0, le=1)
     threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    provider: Literal["cpu", "cuda", "tensorrt", "openvino"] = Field(
+        "cpu", description="ONNX Runtime execution provider (non-CPU ones need their onnxruntime build)"
+    )
+    batch: DetectorBatchConfig = DetectorBatchConfig()
 
 
 class TrackerConfig(Strict):

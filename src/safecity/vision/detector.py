@@ -16,6 +16,8 @@ import onnxruntime as ort
 import supervision as sv
 
 from safecity.vision.decoders import RawBoxes, decode_nanodet, decode_yolov8, decode_yolox
+from safecity.vision.model_shapes import flexible_nanodet
+from safecity.vision.providers import session_providers
 
 NANODET_MEAN = np.array([103.53, 116.28, 123.675], np.float32)
 NANODET_INV_STD = 1.0 / np.array([57.375, 57.12, 58.395], np.float32)
@@ -71,14 +73,17 @@ def prepare(image: np.ndarray, layout: str, size: tuple[int, int]) -> Prepared:
     return Prepared(t.transpose(2, 0, 1)[None].copy(), r, r, float(px), float(py))
 
 
-def make_session(model: Path, threads: int) -> ort.InferenceSession:
+def make_session(model: Path | bytes, threads: int, provider: str = "cpu") -> ort.InferenceSession:
+    """A session with explicit threads and provider; `model` is a file or a serialized graph."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+    opts.log_severity_level = 3  # the rewritten NanoDet graph leaves unused initializers: not worth a warning
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, sess_options=opts, providers=session_providers(provider))
 
 
 class OnnxDetector:
@@ -94,6 +99,7 @@ class OnnxDetector:
         confidence: float = 0.3,
         nms_iou: float = 0.6,
         threads: int = 2,
+        provider: str = "cpu",
     ) -> None:
         if layout not in ("nanodet", "yolov8", "yolox"):
             raise ValueError(f"unknown detector layout {layout!r}: use nanodet, yolov8 or yolox")
@@ -104,7 +110,9 @@ class OnnxDetector:
         self.class_ids = np.array(sorted(class_ids), np.int64)
         self.confidence = confidence
         self.nms_iou = nms_iou
-        self.session = make_session(model, threads)
+        # NanoDet's graph is rewritten for a free batch and the configured input size (model_shapes)
+        graph = flexible_nanodet(model, input_size) if layout == "nanodet" else model
+        self.session = make_session(graph, threads, provider)
         self.input_name = self.session.get_inputs()[0].name
 
     def infer(self, tensor: np.ndarray) -> list[np.ndarray]:
@@ -115,6 +123,18 @@ class OnnxDetector:
         prep = prepare(image, self.layout, self.input_size)
         raw = self._decode(self.infer(prep.tensor))
         return self._to_detections(raw, prep, image.shape[1], image.shape[0])
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[sv.Detections]:
+        """Detections for each image, from one ONNX Runtime call on the stacked inputs."""
+        if not images:
+            return []
+        preps = [prepare(image, self.layout, self.input_size) for image in images]
+        tensor = preps[0].tensor if len(preps) == 1 else np.concatenate([p.tensor for p in preps])
+        outputs = self.infer(tensor)
+        return [
+            self._to_detections(self._decode([o[i : i + 1] for o in outputs]), prep, im.shape[1], im.shape[0])
+            for i, (prep, im) in enumerate(zip(preps, images, strict=True))
+        ]
 
     def _decode(self, outputs: list[np.ndarray]) -> RawBoxes:
         if self.layout == "nanodet":
