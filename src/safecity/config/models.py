@@ -140,6 +140,12 @@ class MotionConfig(Strict):
     pixel_threshold: int = Field(25, ge=1, le=255, description="Grey-level change that counts as motion")
     min_changed_fraction: float = Field(0.001, ge=0, le=1, description="Changed area that wakes the detector")
     max_skip_s: float = Field(2.0, ge=0, description="Run the detector at least this often")
+    regions: bool = Field(
+        False, description="Run the detector on moving and tracked regions only (docs/performance.md)"
+    )
+    region_max_area: float = Field(
+        0.5, gt=0, le=1, description="Regions covering more of the frame than this: infer the whole frame"
+    )
 
 
 class StorageConfig(Strict):

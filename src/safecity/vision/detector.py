@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -18,6 +18,7 @@ import supervision as sv
 from safecity.vision.decoders import RawBoxes, decode_nanodet, decode_yolov8, decode_yolox
 from safecity.vision.model_shapes import flexible_nanodet
 from safecity.vision.providers import session_providers
+from safecity.vision.regions import model_side
 
 NANODET_MEAN = np.array([103.53, 116.28, 123.675], np.float32)
 NANODET_INV_STD = 1.0 / np.array([57.375, 57.12, 58.395], np.float32)
@@ -26,6 +27,13 @@ LETTERBOX_FILL = 114
 
 class Detector(Protocol):
     def detect(self, image: np.ndarray) -> sv.Detections: ...
+
+
+@runtime_checkable
+class RegionDetector(Protocol):
+    """A detector that can run on motion regions only (vision.regions)."""
+
+    def detect_regions(self, image: np.ndarray, regions: np.ndarray) -> sv.Detections: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +119,8 @@ class OnnxDetector:
         self.confidence = confidence
         self.nms_iou = nms_iou
         # NanoDet's graph is rewritten for a free batch and the configured input size (model_shapes)
-        graph = flexible_nanodet(model, input_size) if layout == "nanodet" else model
+        # any input size: the motion regions (vision.regions) run crops through the same session
+        graph = flexible_nanodet(model) if layout == "nanodet" else model
         self.session = make_session(graph, threads, provider)
         self.input_name = self.session.get_inputs()[0].name
 
@@ -135,6 +144,29 @@ class OnnxDetector:
             self._to_detections(self._decode([o[i : i + 1] for o in outputs]), prep, im.shape[1], im.shape[0])
             for i, (prep, im) in enumerate(zip(preps, images, strict=True))
         ]
+
+    def detect_regions(self, image: np.ndarray, regions: np.ndarray) -> sv.Detections:
+        """Detections in the given regions (k, 4 frame pixels; see vision.regions) of `image`, each run at
+        the whole frame's scale; NanoDet only (its graph takes any multiple-of-32 input)."""
+        if self.layout != "nanodet":
+            raise ValueError("motion regions need the nanodet layout (detector.layout)")
+        h, w = image.shape[:2]
+        sx, sy = self.input_size[0] / w, self.input_size[1] / h
+        parts = []
+        for x1, y1, x2, y2 in regions.tolist():
+            size = (model_side(x2 - x1, sx), model_side(y2 - y1, sy))
+            crop = image[y1:y2, x1:x2]
+            prep = prepare(crop, self.layout, size)
+            raw = decode_nanodet(self.infer(prep.tensor), size, self.class_ids, self.confidence)
+            if len(raw.score):
+                shifted = Prepared(
+                    prep.tensor, prep.scale_x, prep.scale_y, -x1 * prep.scale_x, -y1 * prep.scale_y
+                )
+                parts.append(self._to_detections(raw, shifted, w, h))
+        if not parts:
+            return sv.Detections.empty()
+        merged = parts[0] if len(parts) == 1 else sv.Detections.merge(parts)
+        return merged.with_nms(threshold=self.nms_iou, class_agnostic=False)
 
     def _decode(self, outputs: list[np.ndarray]) -> RawBoxes:
         if self.layout == "nanodet":

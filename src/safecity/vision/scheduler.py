@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 import supervision as sv
 
-from safecity.vision.detector import Detector
+from safecity.vision.detector import Detector, RegionDetector
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,12 @@ class DetectorScheduler:
             raise request.error
         assert request.result is not None
         return request.result
+
+    def detect_regions(self, image: np.ndarray, regions: np.ndarray) -> sv.Detections:
+        """Crops differ in size, so they do not batch: they run directly on the detector."""
+        if not isinstance(self.detector, RegionDetector):
+            raise TypeError("this detector cannot run on motion regions")
+        return self.detector.detect_regions(image, regions)
 
     def close(self) -> None:
         """Finish the queued requests, then stop the scheduler thread."""
