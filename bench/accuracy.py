@@ -186,6 +186,7 @@ def main() -> int:
         metrics["frames"] = analyzer.times.frames
         metrics["detector_runs"] = analyzer.times.detector_runs
         metrics["region_runs"] = analyzer.times.region_runs
+        metrics["full_frames"] = analyzer.times.full_frames
         metrics["seconds"] = round(seconds, 1)
         if seq.name == "PETS09-S2L1":
             metrics["counts"] = count_report(gt, analyzer, camera, settings)

@@ -100,7 +100,8 @@ class FrameAnalyzer:
             return self.detector.detect(frame.image)
         shape = (frame.height, frame.width)
         boxes = np.concatenate([mask_boxes(mask, shape), self._last_detections.xyxy.astype(np.float32)])
-        regions = plan_regions(boxes, shape, self.settings.detector.input_size, max_area=m.region_max_area)
+        size = self.settings.detector.input_size
+        regions = plan_regions(boxes, shape, size, margin=m.region_margin, max_area=m.region_max_area)
         if regions is None:
             self.times.full_frames += 1
             return self.detector.detect(frame.image)
