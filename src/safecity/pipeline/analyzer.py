@@ -35,7 +35,7 @@ class StageTimes:
     rules_s: float = 0.0
     last_detect_ms: float = 0.0
     region_runs: int = 0  # detector runs on motion regions (motion.regions)
-    full_frames: int = 0  # frames where the regions covered too much and the whole frame ran
+    full_frames: int = 0  # whole frames while motion.regions is on (periodic refresh, or regions too large)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,7 @@ class FrameAnalyzer:
             else None
         )
         self._last_detections = sv.Detections.empty()
+        self._last_full_pts = float("-inf")
 
     def analyse(self, frame: Frame) -> Analysis:
         t0 = time.perf_counter()
@@ -96,7 +97,11 @@ class FrameAnalyzer:
         """The whole frame, or only the regions that moved or hold a tracked object (motion.regions)."""
         m = self.settings.motion
         mask = self.gate.last_mask
-        if not m.regions or mask is None or not isinstance(self.detector, RegionDetector):
+        # the whole frame at least every max_skip_s finds objects that neither moved nor were tracked
+        refresh = frame.pts - self._last_full_pts >= m.max_skip_s
+        if not m.regions or mask is None or refresh or not isinstance(self.detector, RegionDetector):
+            self._last_full_pts = frame.pts
+            self.times.full_frames += m.regions
             return self.detector.detect(frame.image)
         shape = (frame.height, frame.width)
         boxes = np.concatenate([mask_boxes(mask, shape), self._last_detections.xyxy.astype(np.float32)])
@@ -104,6 +109,7 @@ class FrameAnalyzer:
         regions = plan_regions(boxes, shape, size, margin=m.region_margin, max_area=m.region_max_area)
         if regions is None:
             self.times.full_frames += 1
+            self._last_full_pts = frame.pts
             return self.detector.detect(frame.image)
         self.times.region_runs += len(regions)
         return self.detector.detect_regions(frame.image, regions)
@@ -126,3 +132,4 @@ class FrameAnalyzer:
         """After a reconnect the old tracks describe a stream that is gone."""
         self.tracker.reset()
         self._last_detections = sv.Detections.empty()
+        self._last_full_pts = float("-inf")

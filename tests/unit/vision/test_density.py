@@ -190,3 +190,31 @@ def test_a_missing_provider_fails_at_build_time_with_the_setting_named(nanodet_m
         pytest.skip("this machine has CUDA: the error path cannot be shown here")
     with pytest.raises(ProviderUnavailableError, match=r"detector\.provider: 'cuda'"):
         OnnxDetector(nanodet_model, class_ids=[PERSON], threads=1, provider="cuda")
+
+
+@pytest.mark.models
+def test_analyzer_with_regions_tracks_the_walkers_and_refreshes_the_whole_frame(
+    detector: OnnxDetector, pets_video: Path
+) -> None:
+    from safecity.pipeline.analyzer import FrameAnalyzer
+
+    camera = {"id": "c", "source": str(pets_video), "fps": None}
+    results = {}
+    for regions in (False, True):
+        settings = Settings.model_validate(
+            {"motion": {"regions": regions, "max_skip_s": 1.0}, "cameras": [camera]}
+        )
+        analyzer = FrameAnalyzer(settings.cameras[0], settings, detector)
+        source = open_source(SourceSpec(camera_id="c", url=str(pets_video)))
+        for n, frame in enumerate(source.frames()):  # 3 s at 10 fps
+            tracks = analyzer.analyse(frame).tracks
+            if n == 29:
+                break
+        results[regions] = (analyzer.times, len(tracks))
+    whole, regional = results[False][0], results[True][0]
+    assert whole.region_runs == 0
+    assert regional.region_runs > 0  # most frames ran on crops only ...
+    assert 3 <= regional.full_frames < regional.detector_runs // 2  # whole frames at 0, 1 and 2 s
+    assert regional.detect_s < whole.detect_s  # ... which cost less than whole frames
+    # ... and the same walkers are tracked at the end (a crop edge may cost one)
+    assert abs(results[True][1] - results[False][1]) <= 1 and results[False][1] >= 3
