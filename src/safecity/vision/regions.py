@@ -32,11 +32,10 @@ def mask_boxes(mask: np.ndarray, frame_shape: tuple[int, int], min_pixels: int =
 
 
 def _grow(boxes: np.ndarray, margin: float, minimum: float) -> np.ndarray:
-    w = boxes[:, 2] - boxes[:, 0]
-    h = boxes[:, 3] - boxes[:, 1]
-    gx = np.maximum(w * margin, minimum)
-    gy = np.maximum(h * margin, minimum)
-    return np.stack([boxes[:, 0] - gx, boxes[:, 1] - gy, boxes[:, 2] + gx, boxes[:, 3] + gy], axis=1)
+    # the same margin on every side, from the longer side: a walker (tall, narrow) keeps context on
+    # its left and right too, which the detector needs to score it as in the whole frame
+    g = np.maximum(np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * margin, minimum)
+    return np.stack([boxes[:, 0] - g, boxes[:, 1] - g, boxes[:, 2] + g, boxes[:, 3] + g], axis=1)
 
 
 def _merge(boxes: list[list[float]]) -> list[list[float]]:
