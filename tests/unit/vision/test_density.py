@@ -218,3 +218,39 @@ def test_analyzer_with_regions_tracks_the_walkers_and_refreshes_the_whole_frame(
     assert regional.detect_s < whole.detect_s  # ... which cost less than whole frames
     # ... and the same walkers are tracked at the end (a crop edge may cost one)
     assert abs(results[True][1] - results[False][1]) <= 1 and results[False][1] >= 3
+
+
+class OverlapCounter:
+    """Wraps a real ONNX Runtime session and records how many of its runs overlapped."""
+
+    def __init__(self, session: ort.InferenceSession) -> None:
+        self.session, self.active, self.most = session, 0, 0
+        self._lock = threading.Lock()
+
+    def run(self, *args: object, **kwargs: object) -> list[np.ndarray]:
+        with self._lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+        try:
+            return list(self.session.run(*args, **kwargs))  # type: ignore[arg-type]
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+@pytest.mark.models
+def test_face_detector_runs_one_at_a_time_so_its_arena_stays_one_runs_size(pets_video: Path) -> None:
+    from safecity.vision.faces import CenterFaceDetector
+    from safecity.vision.faces_models import CENTERFACE, face_model_path
+    from safecity.vision.models import default_cache_dir
+
+    detector = CenterFaceDetector(face_model_path(default_cache_dir(), CENTERFACE), threads=1)
+    counter = OverlapCounter(detector.session)
+    detector.session = counter  # type: ignore[assignment]
+    frame = pets_frames(pets_video, 1)[0]
+    threads = [threading.Thread(target=detector.detect, args=(frame,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert counter.most == 1  # four snapshot threads at once, still one run at a time
