@@ -145,7 +145,7 @@ class MotionConfig(Strict):
     min_changed_fraction: float = Field(0.001, ge=0, le=1, description="Changed area that wakes the detector")
     max_skip_s: float = Field(2.0, ge=0, description="Run the detector at least this often")
     regions: bool = Field(
-        False, description="Run the detector on moving and tracked regions only (docs/performance.md)"
+        True, description="Run the detector on moving and tracked regions only (docs/performance.md)"
     )
     region_margin: float = Field(
         0.5, ge=0, le=4, description="Context around each moving or tracked box, as a fraction of its size"
