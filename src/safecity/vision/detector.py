@@ -89,7 +89,6 @@ def make_session(model: Path | bytes, threads: int, provider: str = "cpu") -> or
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    opts.log_severity_level = 3  # the rewritten NanoDet graph leaves unused initializers: not worth a warning
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, sess_options=opts, providers=session_providers(provider))
 
@@ -147,9 +146,10 @@ class OnnxDetector:
 
     def detect_regions(self, image: np.ndarray, regions: np.ndarray) -> sv.Detections:
         """Detections in the given regions (k, 4 frame pixels; see vision.regions) of `image`, each run at
-        the whole frame's scale; NanoDet only (its graph takes any multiple-of-32 input)."""
-        if self.layout != "nanodet":
-            raise ValueError("motion regions need the nanodet layout (detector.layout)")
+        the whole frame's scale. NanoDet only (its freed graph takes any multiple-of-32 input); other
+        layouts run the whole frame."""
+        if self.layout != "nanodet":  # other exports may pin their input size: the whole frame
+            return self.detect(image)
         h, w = image.shape[:2]
         sx, sy = self.input_size[0] / w, self.input_size[1] / h
         parts = []

@@ -49,6 +49,12 @@ def _resize_by_scale(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> No
         node.input[2] = name
 
 
+def _drop_unused(graph: onnx.GraphProto) -> None:
+    used = {name for node in graph.node for name in node.input}
+    for init in [t for t in graph.initializer if t.name not in used]:
+        graph.initializer.remove(init)
+
+
 def _reshape_keep_batch(model: onnx.ModelProto) -> None:
     inits = _initializers(model.graph)
     for node in model.graph.node:
@@ -88,6 +94,7 @@ def flexible_nanodet(path: Path, input_size: tuple[int, int] | None = None) -> b
         raise ValueError(f"{path.name}: expected one input, found {len(model.graph.input)}")
     _resize_by_scale(model, _static_shapes(model))
     _reshape_keep_batch(model)
+    _drop_unused(model.graph)  # the Resize sizes replaced by scales
     _free_io(model, input_size)
     onnx.checker.check_model(model)
     return model.SerializeToString()
