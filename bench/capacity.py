@@ -10,7 +10,9 @@ warm-up, and reports per trial:
 - p95 latency from a frame's timestamp to its event reaching the bus's subscriber (line crossings etc.);
 - RSS: of the process before the cameras start (detector loaded and warm) and after the run, and the
   difference per camera (what each additional camera costs);
-- CPU per camera: process CPU seconds over the window / seconds / N (1.0 = one core).
+- CPU per camera: process CPU seconds over the window / seconds / N (1.0 = one core);
+- frames analysed per CPU-second of the process, and the cameras that would make on idle cores: on a
+  shared machine the process gets what its neighbours leave, and this is the figure that survives it.
 
 Without `--cameras` it searches: doubles N until a trial fails, then bisects. `--set key=value` overrides
 settings (dotted path, YAML value) so a baseline and a candidate configuration run back to back, e.g.
@@ -122,6 +124,8 @@ def child(n: int, args: argparse.Namespace) -> dict[str, Any]:
         "rss_after_mb": rss_after,
         "rss_per_camera_mb": (rss_after - rss_before) / n,
         "cpu_per_camera": cpu / seconds / n,
+        # what a CPU-second buys, whatever share of the cores the neighbours leave this process
+        "frames_per_cpu_s": sum(counts.values()) / cpu if cpu > 0 else 0.0,
         "load_avg": os.getloadavg()[0],
     }
 
@@ -142,7 +146,9 @@ def trial(n: int, args: argparse.Namespace) -> dict[str, Any]:
         f"RSS {result['rss_before_mb']:.0f} -> {result['rss_after_mb']:.0f} MiB "
         f"({result['rss_per_camera_mb']:.1f} MiB/camera), "
         f"CPU/camera {result['cpu_per_camera']:.1%} of a core, "
-        f"load {result['load_avg']:.1f}",
+        f"{result['frames_per_cpu_s']:.1f} frames per CPU-second "
+        f"(idle {os.cpu_count()} cores: ~{result['frames_per_cpu_s'] * (os.cpu_count() or 1) / args.fps:.0f} "
+        f"cameras), load {result['load_avg']:.1f}",
         flush=True,
     )
     return result
