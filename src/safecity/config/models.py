@@ -135,6 +135,20 @@ class CameraConfig(Strict):
         return self
 
 
+class DetectorBatchConfig(Strict):
+    """The node's one detector scheduler (docs/performance.md): runs go one at a time, oldest first.
+
+    On a 2-core CPU that keeps ONNX Runtime's arena at one run's size (concurrent runs from every camera
+    cost ~20 MB each) at the same speed; batches of several cameras measured slower there, so
+    `max_size` stays 1 on CPUs. Raise it where an accelerator runs batches well."""
+
+    enabled: bool = Field(True, description="One scheduler for the node's shared detector")
+    max_size: int = Field(1, ge=1, le=64, description="Most frames (of different cameras) per run")
+    max_wait_ms: float = Field(
+        0.0, ge=0, le=1000, description="How long an idle scheduler waits to fill a batch"
+    )
+
+
 class DetectorConfig(Strict):
     type: Literal["nanodet", "onnx"] = "nanodet"
     model: str = Field("nanodet-m-416", description="Installed model name, or a path to an .onnx file")
@@ -145,6 +159,10 @@ class DetectorConfig(Strict):
     confidence: float = Field(0.35, gt=0, lt=1, description="Minimum class score kept")
     nms_iou: float = Field(0.45, gt=0, le=1)
     threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    provider: Literal["cpu", "cuda", "tensorrt", "openvino"] = Field(
+        "cpu", description="ONNX Runtime execution provider (non-CPU ones need their onnxruntime build)"
+    )
+    batch: DetectorBatchConfig = DetectorBatchConfig()
 
 
 class TrackerConfig(Strict):
@@ -164,6 +182,15 @@ class MotionConfig(Strict):
     pixel_threshold: int = Field(25, ge=1, le=255, description="Grey-level change that counts as motion")
     min_changed_fraction: float = Field(0.001, ge=0, le=1, description="Changed area that wakes the detector")
     max_skip_s: float = Field(2.0, ge=0, description="Run the detector at least this often")
+    regions: bool = Field(
+        True, description="Run the detector on moving and tracked regions only (docs/performance.md)"
+    )
+    region_margin: float = Field(
+        0.5, ge=0, le=4, description="Context around each moving or tracked box, as a fraction of its size"
+    )
+    region_max_area: float = Field(
+        0.5, gt=0, le=1, description="Regions covering more of the frame than this: infer the whole frame"
+    )
 
 
 class StorageConfig(Strict):

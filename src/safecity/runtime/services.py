@@ -26,6 +26,7 @@ from safecity.recording.runtime import DataCenter, attach_data_center
 from safecity.runtime.camera import CameraFactory
 from safecity.vision.detector import Detector, OnnxDetector
 from safecity.vision.models import default_cache_dir, model_path
+from safecity.vision.scheduler import scheduled
 
 
 def resolve_model(settings: Settings) -> Path:
@@ -42,7 +43,7 @@ def build_detector(settings: Settings) -> Detector:
     d = settings.detector
     layout = "nanodet" if d.type == "nanodet" else d.layout
     # one session serves all cameras: ONNX Runtime's run() is thread-safe; one copy of the weights is enough
-    return OnnxDetector(
+    detector = OnnxDetector(
         resolve_model(settings),
         layout=layout,
         input_size=d.input_size,
@@ -50,7 +51,10 @@ def build_detector(settings: Settings) -> Detector:
         confidence=d.confidence,
         nms_iou=d.nms_iou,
         threads=d.threads,
+        provider=d.provider,
     )
+    # one place decides what the detector runs next (oldest deadline first): docs/performance.md
+    return scheduled(detector, d.batch.enabled, d.batch.max_size, d.batch.max_wait_ms / 1000)
 
 
 def session_factory(engine: Engine) -> Callable[[], Session]:

@@ -104,6 +104,9 @@ class CenterFaceDetector:
         self.input = self.session.get_inputs()[0].name
         self.threshold = threshold
         self.nms_iou = nms_iou
+        # one run at a time: each concurrent run grows ONNX Runtime's CPU arena by ~70 MB at 768x576
+        # (measured, docs/performance.md), which made every camera's snapshot thread cost that much
+        self._run_lock = threading.Lock()
 
     def detect(
         self, image: np.ndarray, *, max_side: int = 1280, min_side: int = 0, threshold: float | None = None
@@ -116,7 +119,8 @@ class CenterFaceDetector:
             scale = min_side / max(h, w)
         nw, nh = (max(32, int(np.ceil(v * scale / 32) * 32)) for v in (w, h))
         blob = cv2.dnn.blobFromImage(image, 1.0, (nw, nh), (0, 0, 0), swapRB=True, crop=False)
-        heat, size, offset, marks = self.session.run(None, {self.input: blob})
+        with self._run_lock:
+            heat, size, offset, marks = self.session.run(None, {self.input: blob})
         faces = self._decode(heat[0, 0], size[0], offset[0], marks[0], threshold or self.threshold)
         sx, sy = w / nw, h / nh
         faces.xyxy[:, 0::2] *= sx

@@ -28,6 +28,7 @@ class MotionGate:
         self._reference: np.ndarray | None = None
         self._reference_pts = 0.0
         self.last_changed_fraction = 1.0
+        self.last_mask: np.ndarray | None = None  # changed thumbnail pixels; None: the whole frame counts
 
     @staticmethod
     def _thumb(image: np.ndarray) -> np.ndarray:
@@ -47,9 +48,11 @@ class MotionGate:
             or pts - self._reference_pts >= self.max_skip_s
         ):
             self.last_changed_fraction = 1.0
+            self.last_mask = None
         else:
             changed = cv2.absdiff(thumb, ref) > self.pixel_threshold
             self.last_changed_fraction = float(np.count_nonzero(changed)) / changed.size
+            self.last_mask = changed
             if self.last_changed_fraction < self.min_changed_fraction:
                 return False
         self._reference, self._reference_pts = thumb, pts
