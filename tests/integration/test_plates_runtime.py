@@ -229,3 +229,33 @@ def test_no_read_is_stored_when_the_period_is_zero(
     assert [e.kind for e in events] == [EventKind.PLATE_READ]
     assert _scan_db(engine, plate) == [] and not list((tmp_path / "media").rglob("*.jpg"))
     engine.dispose()
+
+
+def test_camera_factory_wires_plate_redaction_and_the_plate_step(
+    shared_data: Path, reader: PlateReader, nanodet_model: Path, tmp_path: Path
+) -> None:
+    """The one camera factory (serve, run, worker) puts plate redaction in the snapshot path of every
+    camera, and a plate step only on the cameras that read plates."""
+    from safecity.bus.memory import MemoryBus
+    from safecity.config.models import CameraConfig, Settings
+    from safecity.runtime.camera import CameraFactory
+
+    image, plate = _photo(shared_data, 5)
+    settings = Settings.model_validate(
+        {"storage": {"data_dir": str(tmp_path)}, "plates": {"enabled": True, "cameras": [CAMERA]}}
+    )
+    plates = _plates(settings.plates, reader, tmp_path)
+    detector = OnnxDetector(nanodet_model, class_ids=list(VEHICLES), threads=2)
+    factory = CameraFactory(settings, detector, MemoryBus(), plates.media, plates=plates)
+    source = str(_source(shared_data, 5))
+    gate, lobby = (factory.build(CameraConfig(id=c, source=source)) for c in (CAMERA, "lobby"))
+    try:
+        assert gate.worker.observe is not None and lobby.worker.observe is None
+        assert lobby.worker.redact is not None
+        analysis = Analysis(
+            Frame("lobby", 1, 0.0, 1000.0, image), _car(image, nanodet_model), [], detected=True
+        )
+        redacted = lobby.worker.redact(image, analysis, "snapshots/lobby/x.jpg")
+        assert all(r.plate != plate for r in reader.read(redacted)), "the snapshot path blurs plates"
+    finally:
+        plates.close()
