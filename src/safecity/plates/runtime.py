@@ -10,6 +10,7 @@ a track then has fewer candidate crops, no event is lost.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import threading
@@ -35,6 +36,7 @@ from safecity.vision.plates_models import plate_model_paths
 log = logging.getLogger(__name__)
 QUEUE_FRAMES = 32
 LABEL = "vehicle"
+NO_IMAGE = np.zeros((1, 1, 3), np.uint8)
 
 
 class Plates:
@@ -113,8 +115,12 @@ class PlateStep:
         self._thread.start()
 
     def observe(self, analysis: Analysis) -> None:
+        frame, tracks = analysis.frame, analysis.tracks
+        if not len(tracks) or not np.isin(class_ids(tracks), VEHICLES).any():
+            # no vehicle: the stage only needs the time (to release lost tracks), not the picture
+            frame = dataclasses.replace(frame, image=NO_IMAGE)
         try:
-            self._queue.put_nowait((analysis.frame, analysis.tracks))
+            self._queue.put_nowait((frame, tracks))
         except queue.Full:
             self.skipped += 1
 
