@@ -1,6 +1,7 @@
 """Retention of plate reads (a `Retention` class of its own, `plate_reads`): a read that hit no hotlist is
 deleted, crop first then row, once older than `plates.non_hit_retention_hours` (DESIGN: every kind of
-data has a period; non-hit reads are personal data kept only for counts and search). A crop under
+data has a period; non-hit reads are personal data kept only for counts and search), unless an evidence
+lock covers its camera and time. A crop under
 `plates/` that no row names (a crash between the crop and its row) goes at the same age. With a period
 of 0 reads are never stored (`PlateStep`), and any left from an earlier setting go at the next run.
 """
@@ -36,11 +37,14 @@ class PlateRetention:
         result = ClassResult()
         old = (PlateReadRow.hit.is_(False)) & (PlateReadRow.seen_at < cutoff)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(PlateReadRow.id, PlateReadRow.crop).where(old)).all()
+            found = conn.execute(select(PlateReadRow.id, PlateReadRow.crop, PlateReadRow.camera_id,
+                                        PlateReadRow.seen_at).where(old)).all()  # fmt: skip
             named = {
                 c for (c,) in conn.execute(select(PlateReadRow.crop).where(PlateReadRow.crop.is_not(None)))
             }
-        crops = [crop for _, crop in rows if crop]
+        rows = [r for r in found if not locks.covers(r.camera_id, r.seen_at, r.seen_at)]
+        result.kept_locked = len(found) - len(rows)
+        crops = [r.crop for r in rows if r.crop]
         orphans = [
             o.key for o in self.media.list_objects(CROPS_PREFIX) if o.key not in named and o.modified < cutoff
         ]
@@ -48,7 +52,7 @@ class PlateRetention:
         if dry_run:
             return result
         self.media.delete_many(crops + orphans)  # files before rows: never a crop without its row
-        ids = [i for i, _ in rows]
+        ids = [r.id for r in rows]
         with self.engine.begin() as conn:
             for start in range(0, len(ids), BATCH):
                 conn.execute(delete(PlateReadRow).where(PlateReadRow.id.in_(ids[start : start + BATCH])))
