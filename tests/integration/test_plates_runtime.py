@@ -3,6 +3,7 @@ text, reads stored short-lived and purged by retention with their crops."""
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -145,8 +146,14 @@ def _drive(step: object, image: np.ndarray, car: sv.Detections, base: float) -> 
 
 
 def test_plate_reads_are_stored_evented_without_text_and_purged(
-    shared_data: Path, reader: PlateReader, nanodet_model: Path, tmp_path: Path, database_url: str
+    shared_data: Path,
+    reader: PlateReader,
+    nanodet_model: Path,
+    tmp_path: Path,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     upgrade(database_url)
     engine = make_engine(database_url)
     image, plate = _photo(shared_data, 2)
@@ -198,6 +205,7 @@ def test_plate_reads_are_stored_evented_without_text_and_purged(
     assert _scan_db(engine, plate) == ["plate_reads"], "kept within the period"
     purge(seen + timedelta(hours=25))
     assert _scan_db(engine, plate) == [] and _scan_media(media_root, {crop}, plate) == []
+    assert plate not in caplog.text, "no log line carries the plate"
 
     # the scans catch a leak: the text in another table (an event's label), the crop stored elsewhere
     with Session(engine) as db:
