@@ -59,6 +59,7 @@ class EventKind(enum.StrEnum):
     SPEED = "speed"  # a vehicle timed between two lines (`Event.value`: km/h), traffic
     SPEEDING = "speeding"  # a `speed` above the rule's limit
     WRONG_WAY = "wrong_way"  # a track moving against a zone's allowed direction
+    PLATE_READ = "plate_read"  # a vehicle track's plate was read (the text only in `plate_reads`)
 
 
 def new_event_id() -> str:

@@ -41,6 +41,7 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "media:unredacted": "View and export unblurred clips and snapshots (audited)",
         "evidence:manage": "Place, list and release evidence locks (keep recordings past retention; audited)",
         "transparency:read": "Read the face matching transparency report",
+        "plates:search": "Search stored plate reads by plate, exact or fuzzy (every search audited)",
         # federated sites (safecity.federation): national roles see aggregates and redacted summaries only
         "federation:read": "National view: cities, camera health, alerts, incidents, analytics (summaries)",
         "federation:request": "Ask a city for an incident's redacted snapshot or clip (the city decides)",
@@ -83,6 +84,7 @@ ROLE_PERMISSIONS: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
                 "evidence:manage",
                 "federation:act",
                 "federation:read",
+                "plates:search",
             }
         ),
         Role.INVESTIGATOR: frozenset(
@@ -97,6 +99,7 @@ ROLE_PERMISSIONS: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
                 "biometrics:search",
                 "media:unredacted",
                 "evidence:manage",
+                "plates:search",
             }
         ),
         Role.AUDITOR: frozenset({"audit:read", "health:read", "tokens:own", "transparency:read"}),

@@ -26,6 +26,7 @@ def retention_run(
     from safecity.governance.retention import Retention
     from safecity.governance.retention_privacy import PrivacyRetention, stores_for
     from safecity.media.config import build_storage
+    from safecity.plates.retention import PlateRetention
     from safecity.store import make_engine, upgrade
 
     try:
@@ -40,7 +41,8 @@ def retention_run(
     try:
         storage = build_storage(settings.media, settings.storage.resolved_media_dir)
         privacy = PrivacyRetention(engine, settings.retention, stores_for(settings, storage))
-        report = Retention(engine, storage, settings.retention, extra_steps=privacy.steps()).run(
+        steps = {**privacy.steps(), **PlateRetention(engine, storage, settings.plates).steps()}
+        report = Retention(engine, storage, settings.retention, extra_steps=steps).run(
             dry_run=dry_run, actor=f"cli:{getpass.getuser()}"
         )
     finally:

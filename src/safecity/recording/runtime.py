@@ -22,6 +22,7 @@ from safecity.bus.base import Bus, Unsubscribe
 from safecity.governance.retention import Retention, RetentionScheduler
 from safecity.governance.retention_privacy import PrivacyRetention, stores_for
 from safecity.media.storage import ManagedStorage, MediaStorage
+from safecity.plates.retention import PlateRetention
 from safecity.recording.config import RecordingPolicy, recording_policy
 from safecity.recording.service import RecordingService
 from safecity.store.coordination import DbLease
@@ -86,7 +87,8 @@ def attach_data_center(
     # the settings file's cameras are reconciled at start; recorders follow the camera runtimes
     service = RecordingService(engine, media, settings.recording, policies(settings), spool, autostart=False)
     privacy = PrivacyRetention(engine, settings.retention, stores_for(settings, media))
-    purge = Retention(engine, media, settings.retention, extra_steps=privacy.steps())
+    plates = PlateRetention(engine, media, settings.plates)
+    purge = Retention(engine, media, settings.retention, extra_steps={**privacy.steps(), **plates.steps()})
     scheduler = None
     if retention and settings.retention.enabled:
         lease = DbLease(engine, "retention", node_id, ttl_s=max(3 * settings.retention.interval_s, 600.0))

@@ -17,12 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from safecity.biometrics.runtime import Biometrics
 from safecity.bus.base import Bus, Handler, Unsubscribe
 from safecity.config.models import CameraConfig, Settings
 from safecity.media.storage import MediaStorage
 from safecity.pipeline.analyzer import Analysis, FrameAnalyzer
 from safecity.pipeline.worker import CameraMetrics, CameraWorker
+from safecity.plates.runtime import Plates
 from safecity.recording.config import RecordingPolicy, recording_policy
 from safecity.recording.service import RecordingService
 from safecity.runtime.health import CameraHealth, camera_health
@@ -147,6 +150,7 @@ class CameraFactory:
     media: MediaStorage
     biometrics: Biometrics | None = None  # the face step and snapshot redaction
     recording: RecordingService | None = None  # None: this node does not record (an API-only node)
+    plates: Plates | None = None  # plate reads and plate redaction in snapshots
 
     def build(self, camera: CameraConfig, gate: Gate | None = None) -> CameraRuntime:
         if gate is None:
@@ -159,15 +163,20 @@ class CameraFactory:
         observe: Callable[[Analysis], None] | None = None
         if bio is not None:
             observe = bio.stage_for(camera.id).observe
-            if gate is not None:
-                observe = _gated(observe, gate)
+        plate_step = self.plates.step_for(camera.id, bus.publish) if self.plates else None
+        if plate_step is not None:
+            observe = _both(observe, plate_step.observe)
+        if observe is not None and gate is not None:
+            observe = _gated(observe, gate)
         worker = CameraWorker(
             camera,
             analyzer,
             bus,
             self.media,
             observe=observe,
-            redact=bio.redact_snapshot if bio else None,
+            redact=_chain(
+                bio.redact_snapshot if bio else None, self.plates.redact_snapshot if self.plates else None
+            ),
             publish_while=None if gate is None else gate.is_open,
         )
         policy = recording_policy(
@@ -182,3 +191,33 @@ def _gated(observe: Callable[[Analysis], None], gate: Gate) -> Callable[[Analysi
             observe(result)
 
     return gated
+
+
+def _both(
+    first: Callable[[Analysis], None] | None, second: Callable[[Analysis], None]
+) -> Callable[[Analysis], None]:
+    if first is None:
+        return second
+
+    def both(result: Analysis) -> None:
+        first(result)
+        second(result)
+
+    return both
+
+
+Redact = Callable[[np.ndarray, Analysis, str], np.ndarray]
+
+
+def _chain(*steps: Redact | None) -> Redact | None:
+    """Snapshot redaction steps applied in turn (faces, then plates)."""
+    present = [s for s in steps if s is not None]
+    if not present:
+        return None
+
+    def chain(image: np.ndarray, result: Analysis, key: str) -> np.ndarray:
+        for step in present:
+            image = step(image, result, key)
+        return image
+
+    return chain

@@ -22,6 +22,7 @@ from safecity.bus.base import Bus
 from safecity.config.models import Settings, coco_ids
 from safecity.media.storage import MediaStorage
 from safecity.operations.live import LiveSink
+from safecity.plates.runtime import attach_plates
 from safecity.recording.runtime import DataCenter, attach_data_center
 from safecity.runtime.camera import CameraFactory
 from safecity.vision.detector import Detector, OnnxDetector
@@ -108,5 +109,9 @@ def build_camera_services(
         media,
         biometrics=bio,
         recording=center.recording if record else None,
+        plates=attach_plates(
+            settings.plates, settings.models.cache_dir or default_cache_dir(), session_factory(engine), media
+        ),
     )
-    return CameraServices(factory, center, bio, [center.close, bio.close])
+    closers = [center.close, bio.close] + ([factory.plates.close] if factory.plates else [])
+    return CameraServices(factory, center, bio, closers)

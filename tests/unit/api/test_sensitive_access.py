@@ -66,10 +66,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/users"): ADMIN,
     ("PATCH", "/api/users/{user_id}"): ADMIN,
     ("POST", "/api/users/{user_id}/2fa/reset"): ADMIN,
+    ("GET", "/api/plates/reads"): EVIDENCE,  # supervisor, investigator (and admin)
 }
 SENSITIVE = frozenset(
     {"watchlists:manage", "biometrics:review", "biometrics:search", "thresholds:approve", "media:unredacted",
-     "audit:read", "users:manage", "transparency:read", "evidence:manage"}
+     "audit:read", "users:manage", "transparency:read", "evidence:manage", "plates:search"}
 )  # fmt: skip
 PARAM = re.compile(r"\{([^}:]+)(:[^}]+)?\}")
 

@@ -23,12 +23,15 @@ from safecity.api.viewing import viewing_sessions
 from safecity.app import App as NodeType
 from safecity.media.storage import MediaNotFoundError, normalize_key
 from safecity.operations.report_photos import ORIGINALS_PREFIX, REPORTS_PREFIX
+from safecity.plates.models import CROPS_PREFIX as PLATE_CROPS_PREFIX
 from safecity.recording.models import ClipRow
 
 router = APIRouter(prefix="/media", tags=["media"])
 TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".mp4": "video/mp4"}
 UNREDACTED = "media:unredacted"
-NOT_HERE = frozenset({REPORTS_PREFIX, ORIGINALS_PREFIX})  # served by /api/reports/{id}/photo only
+# report photos are served by /api/reports/{id}/photo only; plate crops by no route yet (they are personal
+# data of their own permission, plates:search, and never media:read)
+NOT_HERE = frozenset({REPORTS_PREFIX, ORIGINALS_PREFIX, PLATE_CROPS_PREFIX})
 HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
 
 

@@ -16,6 +16,7 @@ import safecity.federation.models  # fed_*: national summaries, handoffs, media 
 import safecity.governance.audit  # audit_log, audit_head
 import safecity.governance.evidence  # evidence_locks, evidence_lock_items
 import safecity.operations.models  # alerts, incidents, field units, dispatches, public reports
+import safecity.plates.models  # plate_reads
 import safecity.recording.models  # recording_segments, media_clips
 import safecity.store.cameras  # cameras (the run-time source of truth)
 import safecity.store.coordination  # noqa: F401  (cluster_leases, rate_limit_hits)

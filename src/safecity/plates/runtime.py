@@ -1,0 +1,185 @@
+"""Plates on a node: one reader (loaded on the first vehicle, shared), snapshot redaction, and per camera a
+plate step that turns each read track into a `plate_reads` row, a crop under `plates/` and a `plate_read`
+event without the text.
+
+The step runs on a thread of its own (reading a plate costs ~1 s on a small CPU): the analysis thread
+only queues the frame and its tracks. When the queue is full, frames are skipped (counted in `skipped`):
+a track then has fewer candidate crops, no event is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import supervision as sv
+from sqlalchemy.orm import Session
+
+from safecity.media.plate_redaction import PlateRedactor
+from safecity.media.snapshots import encode_jpeg
+from safecity.media.storage import MediaStorage
+from safecity.pipeline.analyzer import Analysis
+from safecity.plates.models import CROPS_PREFIX, PlateReadRow
+from safecity.types import Event, EventKind, Frame, class_ids, new_event_id
+from safecity.vision.plate_stage import VEHICLES, PlateStage, TrackPlate
+from safecity.vision.plates import PlateReader, PlateReaderConfig
+from safecity.vision.plates_config import PlatesConfig
+from safecity.vision.plates_models import plate_model_paths
+
+log = logging.getLogger(__name__)
+QUEUE_FRAMES = 32
+LABEL = "vehicle"
+NO_IMAGE = np.zeros((1, 1, 3), np.uint8)
+
+
+class Plates:
+    """The node's plate parts: `redact_snapshot` (every camera), `step_for(camera)` (cameras that read)."""
+
+    def __init__(
+        self,
+        config: PlatesConfig,
+        cache_dir: Path,
+        sessions: Callable[[], Session],
+        media: MediaStorage,
+        reader: Callable[[], PlateReader] | None = None,
+    ) -> None:
+        self.config, self.cache_dir, self.sessions, self.media = config, cache_dir, sessions, media
+        self._factory = reader or self._load
+        self._reader: PlateReader | None = None
+        self._lock = threading.Lock()
+        self.redactor = PlateRedactor(self.reader)
+        self.steps: dict[str, PlateStep] = {}
+
+    def _load(self) -> PlateReader:
+        cfg = self.config
+        settings = PlateReaderConfig(
+            countries=cfg.countries,
+            min_confidence=cfg.min_confidence,
+            max_side=cfg.max_side,
+            threads=cfg.threads,
+        )
+        return PlateReader(*plate_model_paths(self.cache_dir), settings)
+
+    def reader(self) -> PlateReader:
+        """The one reader of this node (loaded once, on first use; its calls are serialized)."""
+        with self._lock:
+            if self._reader is None:
+                self._reader = self._factory()
+            return self._reader
+
+    def redact_snapshot(self, image: np.ndarray, analysis: Analysis, key: str) -> np.ndarray:
+        """The snapshot with plate-shaped text in its vehicle boxes blurred (no vehicle: no cost)."""
+        tracks = analysis.tracks
+        if not self.config.redact or not len(tracks):
+            return image
+        vehicles = tracks.xyxy[np.isin(class_ids(tracks), VEHICLES)]
+        return self.redactor.redact(image, vehicles) if len(vehicles) else image
+
+    def step_for(self, camera_id: str, publish: Callable[[Event], None]) -> PlateStep | None:
+        """The plate step of a camera, or None when this camera reads no plate."""
+        if not self.config.reads_on(camera_id):
+            return None
+        old = self.steps.pop(camera_id, None)
+        if old is not None:
+            old.close()
+        step = PlateStep(camera_id, PlateStage(self.config, self.reader), self, publish)
+        step.start()
+        self.steps[camera_id] = step
+        return step
+
+    def close(self) -> None:
+        for step in self.steps.values():
+            step.close()
+
+
+class PlateStep:
+    """`observe(analysis)` from the analysis thread; the reading happens on the step's own thread."""
+
+    def __init__(
+        self, camera_id: str, stage: PlateStage, plates: Plates, publish: Callable[[Event], None]
+    ) -> None:
+        self.camera_id, self.stage, self.plates, self.publish = camera_id, stage, plates, publish
+        self._queue: queue.Queue[tuple[Frame, sv.Detections] | None] = queue.Queue(QUEUE_FRAMES)
+        self._thread = threading.Thread(target=self._run, name=f"plates-{camera_id}", daemon=True)
+        self.skipped = 0
+        self.reads = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def observe(self, analysis: Analysis) -> None:
+        frame, tracks = analysis.frame, analysis.tracks
+        if not len(tracks) or not np.isin(class_ids(tracks), VEHICLES).any():
+            # no vehicle: the stage only needs the time (to release lost tracks), not the picture
+            frame = dataclasses.replace(frame, image=NO_IMAGE)
+        try:
+            self._queue.put_nowait((frame, tracks))
+        except queue.Full:
+            self.skipped += 1
+
+    def close(self) -> None:
+        with contextlib.suppress(queue.Full):
+            self._queue.put(None, timeout=5)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            frame, tracks = item
+            try:
+                for plate in self.stage.observe(frame, tracks):
+                    self.record(plate, frame.ts)
+            except Exception:  # the plate step never stops the camera
+                log.exception("camera %s: plate step failed", self.camera_id)
+
+    def record(self, plate: TrackPlate, ts: float) -> Event:
+        """Store the read (unless reads are not kept at all) and publish its event (no text in it)."""
+        at = datetime.fromtimestamp(ts, tz=UTC)
+        event = Event(
+            self.camera_id,
+            EventKind.PLATE_READ,
+            at,
+            at,
+            label=LABEL,
+            track_id=plate.track_id,
+            direction=plate.direction or None,
+            score=plate.read.confidence,
+        )
+        if self.plates.config.non_hit_retention_hours > 0:
+            self._store(plate, event, at)
+        self.publish(event)
+        self.reads += 1
+        return event
+
+    def _store(self, plate: TrackPlate, event: Event, at: datetime) -> None:
+        read_id = new_event_id()
+        key = f"{CROPS_PREFIX}/{self.camera_id}/{read_id}.jpg"
+        self.plates.media.put(key, encode_jpeg(plate.crop))
+        row = PlateReadRow(
+            id=read_id,
+            event_id=event.id,
+            camera_id=self.camera_id,
+            track_id=plate.track_id,
+            plate=plate.read.plate,
+            confidence=plate.read.confidence,
+            country=plate.read.country,
+            direction=plate.direction,
+            crop=key,
+            hit=False,
+            seen_at=at,
+        )
+        with self.plates.sessions() as session:
+            session.add(row)
+            session.commit()
+
+
+def attach_plates(
+    config: PlatesConfig, cache_dir: Path, sessions: Callable[[], Session], media: MediaStorage
+) -> Plates:
+    return Plates(config, cache_dir, sessions, media)
