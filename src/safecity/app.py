@@ -54,6 +54,7 @@ class App:
     announce: Callable[[str], None] | None = None  # tells the cluster's workers a camera changed (NATS)
     _cameras_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     closers: list[Callable[[], None]] = field(default_factory=list)  # consumers to close after the bus
+    _closed: bool = field(default=False, repr=False)
     operations: Operations | None = None  # alerts, incidents, dispatch, public reports
     data_center: DataCenter | None = None  # recordings, event clips, retention
     biometrics: Biometrics | None = None  # face step per camera, snapshot redaction
@@ -135,6 +136,12 @@ class App:
         return True
 
     def close(self) -> None:
+        """Stop the cameras, drain the bus into the store, close the rest. Once: a second call (two servers'
+        lifespans over one node, as some tests run) does nothing."""
+        with self._cameras_lock:
+            if self._closed:
+                return
+            self._closed = True
         for runtime in list(self.runtimes.values()):
             runtime.stop()
         self.bus.close()  # drains queued events into the store before it closes
