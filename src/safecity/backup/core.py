@@ -7,7 +7,9 @@ Layout of a backup folder:
     outbox.sqlite        events not yet stored (held while the database was down), if any
     media/...            the local media store: snapshots, clips, recording segments (the index is in
                          the database; it is copied first, so every indexed segment is in media/)
-    extra/<name>         `backup.extra_paths` (e.g. the audit witness)
+    audit-witness/       the audit log's witness (audit.witness_dir); the signing key is NOT copied: keep it
+                         in your secret store and put it back at audit.key_file (docs/operations.md)
+    extra/<name>         `backup.extra_paths`
 Restore checks every checksum first, refuses a deployment that already has data, then puts the
 database, media and extras back and migrates the database to this version's head.
 """
@@ -171,7 +173,12 @@ def backup(settings: Settings, out: Path) -> BackupResult:
         raise BackupError("media.type s3: back the bucket up with the object store's own tools; not copied")
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     started = datetime.now(UTC)
-    kind, counts = _dump_database(settings, out)  # first: every segment it indexes is in media/ below
+    # the audit witness before the database: it may then lag the dump (entries not witnessed yet, as in
+    # the second after any append) but never be ahead of it, which `verify` would call a truncation
+    witness = settings.audit.resolved_witness_dir(settings.storage.data_dir)
+    if witness.is_dir():  # the private signing key is never copied (docs/operations.md)
+        _copy_tree(witness, out / "audit-witness")
+    kind, counts = _dump_database(settings, out)  # then: every segment it indexes is in media/ below
     box = outbox_path(settings)
     if box.is_file():
         _sqlite_copy(box, out / "outbox.sqlite")
@@ -260,6 +267,11 @@ def restore(settings: Settings, folder: Path) -> dict[str, Any]:
     if (folder / "outbox.sqlite").is_file():
         _sqlite_copy(folder / "outbox.sqlite", outbox_path(settings))  # held events: stored at start
     _copy_tree(folder / "media", settings.storage.resolved_media_dir)
+    if (folder / "audit-witness").is_dir():
+        witness = settings.audit.resolved_witness_dir(settings.storage.data_dir)
+        if witness.exists() and any(witness.iterdir()):
+            raise BackupError(f"{witness} is not empty: restore into an empty deployment")
+        _copy_tree(folder / "audit-witness", witness)
     targets = _extra_names(settings)
     for name in manifest.get("extras", []):
         if name not in targets:
