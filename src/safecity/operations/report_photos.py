@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from safecity.media.redaction import Redactor
+from safecity.media.safe_image import serialized
 from safecity.media.storage import MediaStorage
 
 REPORTS_PREFIX = "reports"
@@ -46,6 +47,8 @@ def blurred(clean: bytes, ext: str, redactor: Redactor) -> bytes:
 def store_report_photo(media: MediaStorage, clean: bytes, ext: str, at: datetime, redactor: Redactor) -> str:
     """Store the original (apart) and the blurred copy; returns the blurred copy's key."""
     key = f"{REPORTS_PREFIX}/{at.strftime('%Y-%m-%d')}/{uuid.uuid4().hex}.{ext}"
-    soft = blurred(clean, ext, redactor)  # before anything is written: no original without its copy
+    # before anything is written (no original without its copy), in the one decoder thread: a full-size
+    # photo and the face detector's buffers exist once at a time, however many reports arrive at once
+    soft = serialized(blurred, clean, ext, redactor)
     media.put(original_key(key), clean)
     return media.put(key, soft)
