@@ -58,6 +58,9 @@ class LineConfig(Strict):
 
 
 class CrowdingRule(Strict):
+    """Occupancy is the number of tracked detections in the zone: in dense crowds the detector misses
+    occluded people, so it is a lower bound there (no crowd-density model evaluated yet: docs/models.md)."""
+
     threshold: int = Field(..., ge=1, description="Occupancy at or above which the zone is crowded")
     min_duration_s: float = Field(2.0, ge=0, description="Crowded for this long before an event")
     clear_below: int | None = Field(
