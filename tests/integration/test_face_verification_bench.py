@@ -97,3 +97,15 @@ def test_flip_averaging_keeps_identity(shared_data: Path, model_paths: list[Path
     a, b = templates["plain"]["obama.jpg"], templates["flip"]["obama.jpg"]
     assert 0 < np.linalg.norm(a - b) < 0.2  # the mirror changes the template, a little
     assert np.linalg.norm(b) == pytest.approx(np.linalg.norm(a), rel=0.05)  # rescaled to dlib's length
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_face_step_follows_flip_setting(model_paths: list[Path], tmp_path: Path, flip: bool) -> None:
+    from safecity.biometrics.config import BiometricsConfig
+    from safecity.biometrics.runtime import Biometrics
+
+    # the models are loaded from the cache the face step uses; no database is touched
+    runtime = Biometrics(
+        lambda: None, None, BiometricsConfig(flip_average=flip), default_cache_dir(), tmp_path
+    )  # type: ignore[arg-type]
+    assert runtime._load_models()[1].flip is flip
