@@ -107,5 +107,5 @@ def test_face_step_follows_flip_setting(model_paths: list[Path], tmp_path: Path,
     # the models are loaded from the cache the face step uses; no database is touched
     runtime = Biometrics(
         lambda: None, None, BiometricsConfig(flip_average=flip), default_cache_dir(), tmp_path
-    )  # type: ignore[arg-type]
+    )
     assert runtime._load_models()[1].flip is flip
