@@ -43,10 +43,11 @@ class BiometricsConfig(_Strict):
     min_face_px: int = Field(24, ge=8, description="Faces smaller than this (box height) are not matched")
     threads: int = Field(1, ge=1, le=16, description="ONNX Runtime threads of the face detector")
     flip_average: bool = Field(
-        False,
+        True,
         description=(
             "Average each face template with its mirror image's (test-time flip; twice the embedding "
-            "time). Measured on LFW folds 1-5 in docs/models.md"
+            "time). On LFW folds 1-5, 5-fold cross-validated: 98.60% vs 98.47%, false match rate 1.20% vs "
+            "1.40% (docs/models.md)"
         ),
     )
     per_track: int = Field(3, ge=1, le=10, description="Best crops buffered per person track")

@@ -69,10 +69,15 @@ def templates_in_process(
     photos: list[bytes],
     step: Callable[[int, int], bool],
     *,
-    flip: bool = False,
+    flip: bool | None = None,
 ) -> np.ndarray:
     """(N, 128) templates, one per photo; TemplatesCancelled / TemplatesFailed otherwise. `flip` must be
-    the face step's `biometrics.flip_average`, so enrolled and live templates are computed alike."""
+    the face step's `biometrics.flip_average`, so enrolled and live templates are computed alike (None:
+    that setting's default)."""
+    if flip is None:
+        from safecity.biometrics.config import BiometricsConfig
+
+        flip = bool(BiometricsConfig.model_fields["flip_average"].default)
     ctx = mp.get_context("spawn")
     done, cancel, out = ctx.Value("q", 0), ctx.Event(), ctx.Queue()
     args = (cache_dir, threads, photos, done, cancel, out, flip)
