@@ -11,8 +11,8 @@ with the false match rate (mismatched pairs accepted) at that threshold. With a 
 other fold to learn a threshold from: dlib's validated 0.6 is used, and the output says so.
 
 Variants (`--variants`, all by default; each image is decoded and detected once, its templates cached):
-  centerface-box        dlib 5-point landmarks in CenterFace's box (the face step today)
-  centerface-box+flip   the same, with test-time flip averaging (`FaceEmbedder(flip=True)`)
+  centerface-box        dlib 5-point landmarks in CenterFace's box (the face step without flip)
+  centerface-box+flip   the same, with test-time flip averaging (`FaceEmbedder(flip=True)`, the default)
   landmark-box          dlib landmarks in a dlib-like box built from CenterFace's 5 landmarks
   landmark-box+flip     the same, with flip averaging
 

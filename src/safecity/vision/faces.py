@@ -175,7 +175,8 @@ class FaceEmbedder:
         with self._lock:
             shape = self._shape(rgb, rect)
             if self.flip:
-                template = self._flip_averaged(rgb, shape)[1]
+                plain, template = self._flip_averaged(rgb, shape)
+                discard(plain)
             else:
                 vector = self._net.compute_face_descriptor(rgb, shape, self._jitters, 0.25)
                 template = np.array(vector, dtype=np.float32)
