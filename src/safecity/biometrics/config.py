@@ -42,6 +42,14 @@ class BiometricsConfig(_Strict):
     detect_threshold: float = Field(0.5, gt=0, lt=1, description="CenterFace score of a face to match")
     min_face_px: int = Field(24, ge=8, description="Faces smaller than this (box height) are not matched")
     threads: int = Field(1, ge=1, le=16, description="ONNX Runtime threads of the face detector")
+    flip_average: bool = Field(
+        True,
+        description=(
+            "Average each face template with its mirror image's (test-time flip; twice the embedding "
+            "time). On LFW folds 1-5, 5-fold cross-validated: 98.60% vs 98.47%, false match rate 1.20% vs "
+            "1.40% (docs/models.md)"
+        ),
+    )
     per_track: int = Field(3, ge=1, le=10, description="Best crops buffered per person track")
     track_window_s: float = Field(2.0, gt=0, le=30, description="A track's best crops are chosen over this")
     candidates_tried: int = Field(2, ge=1, le=10, description="Crops tried per track until a face is found")

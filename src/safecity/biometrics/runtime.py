@@ -71,7 +71,9 @@ class Biometrics:
 
     def _load_models(self) -> tuple[CenterFaceDetector, FaceEmbedder]:
         embedder = FaceEmbedder(
-            face_model_path(self.cache_dir, SHAPE_PREDICTOR_5), face_model_path(self.cache_dir, DLIB_RESNET)
+            face_model_path(self.cache_dir, SHAPE_PREDICTOR_5),
+            face_model_path(self.cache_dir, DLIB_RESNET),
+            flip=self.config.flip_average,
         )
         return self._load_detector(), embedder
 

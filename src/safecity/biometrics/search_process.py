@@ -64,7 +64,11 @@ def _child(
     try:
         c = spec.cache_dir
         detector = CenterFaceDetector(face_model_path(c, CENTERFACE), threads=spec.config.threads)
-        embedder = FaceEmbedder(face_model_path(c, SHAPE_PREDICTOR_5), face_model_path(c, DLIB_RESNET))
+        embedder = FaceEmbedder(
+            face_model_path(c, SHAPE_PREDICTOR_5),
+            face_model_path(c, DLIB_RESNET),
+            flip=spec.config.flip_average,
+        )
         with Session(engine, expire_on_commit=False) as db:
             media = LocalMediaStorage(spec.sealed_dir)
             try:

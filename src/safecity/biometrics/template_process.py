@@ -28,7 +28,13 @@ class TemplatesFailed(Exception):
 
 
 def _child(
-    cache_dir: Path, threads: int, photos: list[bytes], done: Synchronized[int], cancel: MpEvent, out: Any
+    cache_dir: Path,
+    threads: int,
+    photos: list[bytes],
+    done: Synchronized[int],
+    cancel: MpEvent,
+    out: Any,
+    flip: bool = False,
 ) -> None:
     from safecity.biometrics.search import decode_image, single_face_template
     from safecity.vision.faces import CenterFaceDetector, FaceEmbedder, discard
@@ -37,7 +43,7 @@ def _child(
     try:
         detector = CenterFaceDetector(face_model_path(cache_dir, CENTERFACE), threads=threads)
         embedder = FaceEmbedder(
-            face_model_path(cache_dir, SHAPE_PREDICTOR_5), face_model_path(cache_dir, DLIB_RESNET)
+            face_model_path(cache_dir, SHAPE_PREDICTOR_5), face_model_path(cache_dir, DLIB_RESNET), flip=flip
         )
         templates = []
         for i, data in enumerate(photos):
@@ -58,12 +64,23 @@ def _child(
 
 
 def templates_in_process(
-    cache_dir: Path, threads: int, photos: list[bytes], step: Callable[[int, int], bool]
+    cache_dir: Path,
+    threads: int,
+    photos: list[bytes],
+    step: Callable[[int, int], bool],
+    *,
+    flip: bool | None = None,
 ) -> np.ndarray:
-    """(N, 128) templates, one per photo; TemplatesCancelled / TemplatesFailed otherwise."""
+    """(N, 128) templates, one per photo; TemplatesCancelled / TemplatesFailed otherwise. `flip` must be
+    the face step's `biometrics.flip_average`, so enrolled and live templates are computed alike (None:
+    that setting's default)."""
+    if flip is None:
+        from safecity.biometrics.config import BiometricsConfig
+
+        flip = bool(BiometricsConfig.model_fields["flip_average"].default)
     ctx = mp.get_context("spawn")
     done, cancel, out = ctx.Value("q", 0), ctx.Event(), ctx.Queue()
-    args = (cache_dir, threads, photos, done, cancel, out)
+    args = (cache_dir, threads, photos, done, cancel, out, flip)
     proc = ctx.Process(target=_child, args=args, name="face-templates", daemon=True)
     proc.start()
     try:
