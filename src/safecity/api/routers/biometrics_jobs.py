@@ -184,7 +184,9 @@ def _import_work(
 
     def work(job: Job) -> dict[str, Any]:
         try:
-            templates = templates_in_process(cache, config.threads, photos, job.step)
+            templates = templates_in_process(
+                cache, config.threads, photos, job.step, flip=config.flip_average
+            )
         except TemplatesCancelled as exc:
             raise JobCancelled(str(exc)) from exc
         try:
