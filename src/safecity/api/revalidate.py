@@ -10,6 +10,7 @@ or none, so re-filtering with new rights is never needed.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from safecity.accounts.models import ApiTokenRow, SessionRow, UserRow
-from safecity.api.deps import Principal, principal_for
+from safecity.api.deps import Principal, principal_for, token_principal
 
 CHECK_EVERY_S = 0.5  # a revoked right stops a stream within this (plus one frame or message)
 
@@ -33,14 +34,16 @@ class Grant:
 
 
 def current_grant(db: Session, who: Principal) -> Grant | None:
-    """The grant `who`'s credential carries now, or None when it no longer authenticates anyone."""
+    """The grant `who`'s credential carries now, or None when it no longer authenticates anyone. Built as
+    the request path builds it (`safecity.api.deps`): a token's scopes, a half-signed-in session's stage."""
     now = datetime.now(UTC)
-    user_id: int
+    token: ApiTokenRow | None = None
+    stage: str | None = None
     if who.via == "session":
         session = db.get(SessionRow, who.credential_id)
         if session is None or session.expires_at <= now:
             return None
-        user_id = session.user_id
+        user_id, stage = session.user_id, session.stage
     else:
         token = db.get(ApiTokenRow, who.credential_id)
         if token is None or (token.expires_at is not None and token.expires_at <= now):
@@ -49,7 +52,12 @@ def current_grant(db: Session, who: Principal) -> Grant | None:
     user = db.get(UserRow, user_id)
     if user is None or user.disabled:
         return None
-    return Grant(principal_for(user, who.via, who.credential_id), user.password_changed_at)
+    principal = (
+        token_principal(user, token) if token is not None else principal_for(user, who.via, who.credential_id)
+    )
+    if stage is not None:
+        principal = dataclasses.replace(principal, permissions=frozenset(), stage=stage)
+    return Grant(principal, user.password_changed_at)
 
 
 class Revalidator:
