@@ -11,7 +11,6 @@ sends back the result or the error.
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
@@ -21,11 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from safecity.biometrics.child import await_child
 from safecity.biometrics.common import Actor
 from safecity.biometrics.config import BiometricsConfig
 from safecity.biometrics.search import SearchCancelled, SearchRequest
-
-POLL_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,22 +98,9 @@ def run_search_process(spec: SearchSpec, step: Callable[[int, int], bool]) -> di
     ctx = mp.get_context("spawn")
     done, total, cancel, out = ctx.Value("q", 0), ctx.Value("q", 0), ctx.Event(), ctx.Queue()
     proc = ctx.Process(target=_child, args=(spec, done, total, cancel, out), name="face-search", daemon=True)
-    proc.start()
-    try:
-        while True:
-            if not step(int(done.value), int(total.value)):
-                cancel.set()
-            try:
-                kind, payload = out.get(timeout=POLL_S)
-                break
-            except queue.Empty:
-                if not proc.is_alive():
-                    raise SearchFailed(f"the search process ended with code {proc.exitcode}") from None
-    finally:
-        proc.join(10)
-        if proc.is_alive():
-            proc.kill()
-    step(int(done.value), int(total.value))
+    kind, payload = await_child(
+        proc, out, cancel, lambda: (int(done.value), int(total.value)), step, SearchFailed
+    )
     if kind == "cancelled":
         raise SearchCancelled(str(payload))
     if kind == "failed":

@@ -7,7 +7,6 @@ Progress and cancel as in `search_process`.
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
 from collections.abc import Callable
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as MpEvent
@@ -16,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-POLL_S = 0.2
+from safecity.biometrics.child import await_child
 
 
 class TemplatesCancelled(Exception):
@@ -82,22 +81,9 @@ def templates_in_process(
     done, cancel, out = ctx.Value("q", 0), ctx.Event(), ctx.Queue()
     args = (cache_dir, threads, photos, done, cancel, out, flip)
     proc = ctx.Process(target=_child, args=args, name="face-templates", daemon=True)
-    proc.start()
-    try:
-        while True:
-            if not step(int(done.value), len(photos)):
-                cancel.set()
-            try:
-                kind, payload = out.get(timeout=POLL_S)
-                break
-            except queue.Empty:
-                if not proc.is_alive():
-                    raise TemplatesFailed(f"the template process ended with code {proc.exitcode}") from None
-    finally:
-        proc.join(10)
-        if proc.is_alive():
-            proc.kill()
-    step(int(done.value), len(photos))
+    kind, payload = await_child(
+        proc, out, cancel, lambda: (int(done.value), len(photos)), step, TemplatesFailed
+    )
     if kind == "cancelled":
         raise TemplatesCancelled(str(payload))
     if kind == "failed":
