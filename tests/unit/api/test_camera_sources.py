@@ -54,7 +54,7 @@ def test_default_policy_refuses_files_loopback_and_metadata(tmp_path: Path, bann
     recording = tmp_path / "var" / "media" / "recordings" / "x.mp4"
     recording.parent.mkdir(parents=True)
     recording.write_bytes(b"\x00" * 64)
-    with ApiHarness.start(tmp_path) as h:
+    with ApiHarness.start(tmp_path, api={"camera_sources": {}}) as h:  # the default policy, not the harness's
         for source in ("/etc/passwd", "file:///etc/passwd", str(recording), "../../etc/shadow",
                        f"http://127.0.0.1:{banner_service}/", "http://localhost:6379", "http://[::1]:6379",
                        "http://2130706433:6379/", "http://169.254.169.254/latest/meta-data",
