@@ -6,6 +6,7 @@ analytics' footfall (zone entries of people) is not empty.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+ONE_PASS_S = 95  # the sample lasts 79.5 s
 
 
 @pytest.mark.slow
@@ -25,7 +29,9 @@ def test_demo_config_raises_alerts_in_one_pass(tmp_path: Path, pets_video: Path,
     from safecity.store.models import EventRow
 
     demo = load_settings(ROOT / "config" / "pets2009.yaml")
-    cameras = [c.model_copy(update={"source": str(pets_video), "loop": False}) for c in demo.cameras]
+    # as the demo runs it: looped, so the file plays at its own speed (a file read as fast as the machine
+    # can would squeeze 20 s of loitering into less wall time on a fast machine and never alert)
+    cameras = [c.model_copy(update={"source": str(pets_video)}) for c in demo.cameras]
     settings = demo.model_copy(
         update={
             "storage": demo.storage.model_copy(update={"data_dir": tmp_path}),
@@ -37,7 +43,8 @@ def test_demo_config_raises_alerts_in_one_pass(tmp_path: Path, pets_video: Path,
     node = build_app(settings)
     node.start()
     try:
-        assert node.wait(timeout=400), "the pipeline did not finish the 80 s file"
+        time.sleep(ONE_PASS_S)  # the issue's promise: alerts within the first 2 minutes
+        assert not any(w.done for w in node.workers.values()), "the looped camera stopped"
     finally:
         node.close()
     engine = make_engine(settings.storage.resolved_database_url)
