@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +20,10 @@ from typing import Any
 import pytest
 import requests
 import yaml
+
+from support.processes import free_port as _free_port
+from support.processes import missing as _missing
+from support.processes import safecity_bin as _safecity_bin
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
@@ -46,29 +47,6 @@ PASSWORDS = {
 }
 ROLES = {"admin": "admin", "operator": "operator", "field": "field-unit"}
 UNIT_CALL_SIGN = "Foot-1"
-
-
-def _missing(message: str) -> None:
-    """CI installs everything: there a missing piece is a failure, elsewhere a skip."""
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _safecity_bin() -> str:
-    for candidate in (ROOT / ".venv" / "bin" / "safecity", Path(sys.executable).parent / "safecity"):
-        if candidate.is_file():
-            return str(candidate)
-    found = shutil.which("safecity")
-    if not found:
-        pytest.fail("the safecity command is not installed (bash scripts/install.sh)")
-    return found
 
 
 class Api:

@@ -12,16 +12,18 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from safecity.api.deps import DbSession, Node, Principal, require
+from safecity.api.deps import DbSession, Node, Principal
 from safecity.api.jobs import Job, JobCancelled, TooManyJobs, close_runner, job_runner
 from safecity.api.routers._operations import IdPath, actor, translated
 from safecity.api.routers.biometrics import (
     MAX_IMPORT_PHOTOS,
     MAX_PHOTO_BYTES,
+    Manager,
+    Searcher,
     _bio,
     _photo_template,
     _refused,
@@ -36,8 +38,6 @@ from safecity.biometrics.template_process import TemplatesCancelled, templates_i
 from safecity.vision.faces import discard
 
 router = APIRouter(prefix="/biometrics", tags=["biometrics"])
-Searcher = Annotated[Principal, Depends(require("biometrics:search"))]
-Manager = Annotated[Principal, Depends(require("watchlists:manage"))]
 
 
 def _manifest(manifest: str, photos: int) -> list[ImportItem]:
