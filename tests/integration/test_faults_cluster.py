@@ -36,6 +36,11 @@ def analysing(logs: Path, since: float) -> set[str]:
     return {r["camera"] for r in activity(logs) if r["op"] == "frame" and r["t"] > since}
 
 
+def _tail(tmp_path: Path, index: int) -> str:
+    """The last lines a started process wrote (its output file is named after its command and index)."""
+    return "\n".join("\n".join(p.read_text().splitlines()[-15:]) for p in tmp_path.glob(f"*-{index}.out"))
+
+
 def stored(url: str) -> list[str]:
     engine = create_engine(url)
     try:
@@ -79,7 +84,12 @@ def test_nats_restart_under_workers_loses_no_event_and_leases_recover(
 
             nats.down()  # SIGKILL the server
             time.sleep(NATS_DOWN_S)  # longer than the lease TTL: every lease expires
-            assert all(p.poll() is None for p in procs), "no process gave up"
+            gone = [
+                (p.args, p.returncode, _tail(tmp_path, i))
+                for i, p in enumerate(procs)
+                if p.poll() is not None
+            ]
+            assert not gone, f"no process gave up: {gone}"
             back = time.time()
             nats.up()
             wait_for(lambda: analysing(tmp_path, back + 1) == {"cam-0", "cam-1"}, 90, "leases claimed again")

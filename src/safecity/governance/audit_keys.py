@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import stat
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,17 @@ def create_key(path: Path) -> Ed25519PrivateKey:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
+    # Written whole to a private temp file, then hard-linked into place: the link fails if another node
+    # created the key first, and nobody can ever read a half-written key (an O_EXCL file is visible empty).
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
     log.info("audit: created signing key file %s (public key %s)", path, fingerprint(key.public_key()))
     return key
 

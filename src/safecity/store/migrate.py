@@ -1,20 +1,24 @@
 """Programmatic Alembic: the migration environment ships inside the package, no alembic.ini needed.
 
 One linear history (a test keeps it one head). `upgrade(url)` brings a database to head.
-`upgrade_connection(conn)` does the same on a connection we already hold (the store uses it so an
-in-memory SQLite database is migrated on its own connection).
+`upgrade_engine(engine)` does the same on an engine we already hold (the store uses it so an in-memory
+SQLite database is migrated on its own connection). Nodes starting at once take turns (see `upgrade`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
@@ -86,16 +90,45 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
     a process that loses the race to another migrating the same file retries once that one is done."""
     engine = make_engine(url)
     try:
-        for attempt in range(SQLITE_ATTEMPTS):
-            try:
-                with engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
-                    upgrade_connection(conn, revision)
-                return
-            except OperationalError:
-                if engine.dialect.name != "sqlite" or attempt == SQLITE_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.5 * (attempt + 1))
+        upgrade_engine(engine, revision)
     finally:
         engine.dispose()
+
+
+def upgrade_engine(engine: Engine, revision: str = "head") -> None:
+    """`upgrade` on an engine we already hold (the store's own, so an in-memory SQLite database is
+    migrated on its one connection); the same locking and retries."""
+    with _sqlite_file_lock(engine.url):
+        _upgrade_with_retries(engine, revision)
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(url: URL) -> Iterator[None]:
+    """Processes on one host migrating one SQLite file take turns: the pysqlite driver runs DDL
+    outside a transaction, so a second migrator would otherwise see (and trip over) a half-migrated schema."""
+    db = url.database
+    if url.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        yield
+        return
+    lock = Path(db).with_name(Path(db).name + ".migrate-lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when closed, also if this process dies
+        yield
+    finally:
+        os.close(fd)
+
+
+def _upgrade_with_retries(engine: Engine, revision: str) -> None:
+    for attempt in range(SQLITE_ATTEMPTS):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+                upgrade_connection(conn, revision)
+            return
+        except OperationalError:
+            if engine.dialect.name != "sqlite" or attempt == SQLITE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))

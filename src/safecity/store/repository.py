@@ -18,7 +18,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
 from safecity.store.engine import make_engine
-from safecity.store.migrate import upgrade_connection
+from safecity.store.migrate import upgrade_engine
 from safecity.store.models import EventRow
 from safecity.types import Event, EventKind, OccupancyGrid
 
@@ -148,8 +148,7 @@ class SqlStore:
         self._engine = make_engine(url)
         self._closed = False
         try:
-            with self._engine.begin() as conn:
-                upgrade_connection(conn)
+            upgrade_engine(self._engine)
         except BaseException:
             self._engine.dispose()
             raise
