@@ -147,7 +147,8 @@ class PlateStep:
                 log.exception("camera %s: plate step failed", self.camera_id)
 
     def record(self, plate: TrackPlate, ts: float) -> Event:
-        """Store the read (unless reads are not kept at all) and publish its event (no text in it)."""
+        """Store the read (a non-hit only with a non-hit period; a hit always, as evidence, and raise it)
+        and publish its event (no text in it)."""
         at = datetime.fromtimestamp(ts, tz=UTC)
         event = Event(
             self.camera_id,
@@ -159,8 +160,6 @@ class PlateStep:
             direction=plate.direction or None,
             score=plate.read.confidence,
         )
-        if self.plates.config.non_hit_retention_hours > 0:
-            self._store(plate, event, at)
         hotlists = self.plates.hotlists
         hit = hotlists.match(self.camera_id, plate.read.plate, at) if hotlists is not None else None
         if hit is not None:  # evidence: kept whatever the non-hit retention

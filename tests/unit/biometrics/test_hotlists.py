@@ -276,3 +276,18 @@ def test_a_rejected_hit_falls_back_to_the_non_hit_retention(
     with sessions() as db:
         assert db.scalars(select(PlateReadRow)).all() == []
     assert not list((tmp_path / "media").rglob("*.jpg"))
+
+
+def test_a_hit_is_stored_once_whatever_the_non_hit_period(
+    sessions: Callable[[], Session], tmp_path: Path
+) -> None:
+    with sessions() as db:
+        active_hotlist(db)
+    step = _step(sessions, tmp_path, NullLive(), PlatesConfig(enabled=True, non_hit_retention_hours=24))
+    step.record(_plate("AB123CD"), now().timestamp())
+    step.record(_plate("ZZ999ZZ"), now().timestamp())
+    with sessions() as db:
+        reads = {r.plate: r.hit for r in db.scalars(select(PlateReadRow))}
+        assert (
+            reads == {"AB123CD": True, "ZZ999ZZ": False} and len(db.scalars(select(PlateReadRow)).all()) == 2
+        )
