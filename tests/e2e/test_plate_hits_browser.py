@@ -6,8 +6,10 @@ second person (a supervisor, in another browser) confirms. Plate search appears 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from sqlalchemy.orm import Session
@@ -34,31 +36,43 @@ def _user(service: Any, name: str, role: str) -> Api:
 
 
 def _login(page: Any, name: str) -> None:
+    from playwright.sync_api import expect
+
     page.goto("/login")
     page.locator("input[name=username]").fill(name)
     page.locator("input[name=password]").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("current-user")).to_contain_text(name)
 
 
-def _hit(service: Any) -> None:
+def _plate_photo(shared_data: Path) -> tuple[np.ndarray, str]:
+    """A real plate: the box and text of one photo of the benchmark set (shared data)."""
+    txt = sorted((shared_data / "plates" / "us").glob("*.txt"))[2]
+    name, x, y, w, h, plate = txt.read_text().split()[:6]
+    image = cv2.imread(str(txt.with_name(name)))
+    return image[int(y) : int(y) + int(h), int(x) : int(x) + int(w)].copy(), plate
+
+
+def _hit(service: Any, crop: np.ndarray, plate: str) -> None:
     """A read on the service's camera recorded by the plate step's own code, on the service's store."""
     settings = load_settings(service.config)
     engine = make_engine(settings.storage.resolved_database_url)
     media = LocalMediaStorage(settings.storage.resolved_media_dir)
     plates = Plates(PlatesConfig(enabled=True), settings.storage.data_dir, lambda: Session(engine), media)
     events: list[Event] = []
-    crop = np.full((40, 160, 3), 235, np.uint8)
-    crop[8:32, 10:150] = 30  # a dark band: an image, not a blank
-    read = PlateRead("AB123CD", "AB123CD", 0.87, "generic", (0, 0, 160, 40))
+    read = PlateRead(plate, plate, 0.87, "us", (0, 0, crop.shape[1], crop.shape[0]))
     PlateStep(service.camera, None, plates, events.append).record(  # type: ignore[arg-type]
         TrackPlate(11, read, crop, "approaching"), datetime.now(UTC).timestamp()
     )
     engine.dispose()
 
 
-def test_plate_hit_is_confirmed_by_two_people_in_the_watchlists_area(ui: Any, service: Any) -> None:
+def test_plate_hit_is_confirmed_by_two_people_in_the_watchlists_area(
+    ui: Any, service: Any, shared_data: Path
+) -> None:
     from playwright.sync_api import expect
 
+    crop, plate = _plate_photo(shared_data)
     admin = service.api("admin")
     investigator = _user(service, "inv", "investigator")
     _user(service, "sup", "supervisor")
@@ -70,37 +84,41 @@ def test_plate_hit_is_confirmed_by_two_people_in_the_watchlists_area(ui: Any, se
     })  # fmt: skip
     hotlist = investigator.send("POST", "/api/hotlists", {"name": "Stolen cars", "cameras": [service.camera]})
     entry = {
-        "plate": "AB 123 CD",
+        "plate": plate,
         "label": "stolen",
         "source": "report 77",
         "expires_at": (now + timedelta(days=2)).isoformat(),
     }
     investigator.send("POST", f"/api/hotlists/{hotlist['id']}/entries", [entry])
     investigator.send("POST", f"/api/hotlists/{hotlist['id']}/activate", {"authorization_id": auth["id"]})
-    _hit(service)
+    _hit(service, crop, plate)
 
     page = ui.page()
     _login(page, "inv")
-    page.get_by_role("link", name="Watchlists", exact=True).click()
-    page.get_by_role("link", name="Vehicle hotlists").click()
+    expect(page.get_by_role("link", name="Watchlists", exact=True)).to_be_visible()  # was "Faces"
+    expect(page.get_by_role("link", name="Faces", exact=True)).to_have_count(0)
+    # a fresh load, not a click: leaving the dashboard while its Leaflet map animates throws in Leaflet
+    # (`_leaflet_pos`), a known issue of the dashboard map, not of these screens
+    page.goto("/biometrics/hotlists")
     expect(page.get_by_test_id("hotlists-table")).to_contain_text("Stolen cars")
     page.get_by_role("link", name="Vehicle authorizations").click()
     expect(page.get_by_test_id("vehicle-authorizations-table")).to_contain_text("stolen 2026/881")
 
     page.get_by_role("link", name="Plate hits").click()
     row = page.locator("[data-testid=plate-hits-table] tr[data-hit-id]").first
-    expect(row).to_contain_text("AB123CD")
+    expect(row).to_contain_text(plate)
     row.get_by_role("button", name="Review").click()
     review = page.get_by_test_id("hit-review")
-    expect(review.get_by_test_id("hit-read")).to_have_text("AB123CD")
-    crop = review.locator("img.plate-crop")
-    expect(crop).to_be_visible()
-    page.wait_for_function("() => document.querySelector('img.plate-crop')?.naturalWidth === 160")
+    expect(review.get_by_test_id("hit-read")).to_have_text(plate)
+    expect(review.locator("img.plate-crop")).to_be_visible()
+    page.wait_for_function(
+        f"() => document.querySelector('img.plate-crop')?.naturalWidth === {crop.shape[1]}"
+    )
     ui.shot(page, "plate-hit")
 
     def confirm(p: Any) -> None:
         p.get_by_test_id("hit-review").get_by_role("button", name="Confirm").click()
-        p.locator("textarea[name=answer]").fill("the crop reads AB123CD")
+        p.locator("textarea[name=answer]").fill(f"the crop reads {plate}")
         p.get_by_role("button", name="OK").click()
 
     confirm(page)

@@ -187,22 +187,23 @@ class PlateStep:
         )
         with self.plates.sessions() as session:
             row = record_hit(session, new)
+            hit_id, confidence, status = row.id, row.confidence, row.status  # before commit expires them
             session.commit()
-        log.warning("camera %s: plate hit %d on hotlist %d, pending confirmation", self.camera_id, row.id,
+        log.warning("camera %s: plate hit %d on hotlist %d, pending confirmation", self.camera_id, hit_id,
                     m.hotlist.id)  # fmt: skip
         if self.plates.live is not None:
             alert = {
-                "id": row.id,
+                "id": hit_id,
                 "camera_id": self.camera_id,
                 "hotlist_id": m.hotlist.id,
                 "hotlist": m.hotlist.name,
                 "plate": plate.read.plate,
                 "listed": m.entry.plate,
                 "fuzzy": m.fuzzy,
-                "confidence": row.confidence,
-                "crop": f"/api/hotlists/hits/{row.id}/crop",
+                "confidence": confidence,
+                "crop": f"/api/hotlists/hits/{hit_id}/crop",
                 "seen_at": at.isoformat(),
-                "status": row.status,
+                "status": status,
             }
             self.plates.live.broadcast("plate_hit", alert, self.camera_id, permission=REVIEW_PERMISSION)
 
