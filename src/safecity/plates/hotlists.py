@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +48,7 @@ SYSTEM = Actor.system("safecity")
 VEHICLES = Scope.VEHICLES.value
 DRAFT, ACTIVE, STOPPED = "draft", "active", "stopped"
 MAX_PLATE = 16
+AS_WRITTEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .·-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,9 @@ def update_hotlist(
 
 
 def _check_entry(data: HotlistEntryInput, config: PlatesConfig, now: datetime) -> tuple[str, datetime]:
+    if not AS_WRITTEN.fullmatch(data.plate.strip()):
+        # never drop a character silently: "ÄB12" listed as "B12" would stop the wrong cars
+        raise InvalidError(f"plate: letters A-Z, digits, spaces and dashes only, got {data.plate!r}")
     plate = normalize(data.plate)
     if not 2 <= len(plate) <= MAX_PLATE:
         raise InvalidError(f"plate: 2 to {MAX_PLATE} letters or digits, got {data.plate!r}")

@@ -291,3 +291,12 @@ def test_a_hit_is_stored_once_whatever_the_non_hit_period(
         assert (
             reads == {"AB123CD": True, "ZZ999ZZ": False} and len(db.scalars(select(PlateReadRow)).all()) == 2
         )
+
+
+@pytest.mark.parametrize("plate", ["ÄB12CD", "AB_12", "-", "A" * 17, "AB12\u200b"])
+def test_an_entry_is_refused_rather_than_silently_changed(db: Session, plate: str) -> None:
+    row = hl.create_hotlist(db, "stolen", "", [CAM], False, ALICE)
+    with pytest.raises(InvalidError, match="plate"):
+        hl.add_entries(
+            db, row.id, [hl.HotlistEntryInput(plate, "s", "r", now() + timedelta(days=1))], ALICE, PLATES
+        )
