@@ -42,6 +42,8 @@ PERMISSIONS: MappingProxyType[str, str] = MappingProxyType(
         "evidence:manage": "Place, list and release evidence locks (keep recordings past retention; audited)",
         "transparency:read": "Read the face matching transparency report",
         "plates:search": "Search stored plate reads by plate, exact or fuzzy (every search audited)",
+        "hotlists:manage": "Record vehicle authorizations; create, fill, start and stop vehicle hotlists",
+        "plates:review": "Confirm or reject plate hits against the plate crop; acting needs two reviewers",
         # federated sites (safecity.federation): national roles see aggregates and redacted summaries only
         "federation:read": "National view: cities, camera health, alerts, incidents, analytics (summaries)",
         "federation:request": "Ask a city for an incident's redacted snapshot or clip (the city decides)",
@@ -85,6 +87,7 @@ ROLE_PERMISSIONS: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
                 "federation:act",
                 "federation:read",
                 "plates:search",
+                "plates:review",
             }
         ),
         Role.INVESTIGATOR: frozenset(
@@ -100,6 +103,8 @@ ROLE_PERMISSIONS: MappingProxyType[Role, frozenset[str]] = MappingProxyType(
                 "media:unredacted",
                 "evidence:manage",
                 "plates:search",
+                "hotlists:manage",
+                "plates:review",
             }
         ),
         Role.AUDITOR: frozenset({"audit:read", "health:read", "tokens:own", "transparency:read"}),

@@ -16,6 +16,8 @@ AUDITED_PERMISSIONS = frozenset(
         "watchlists:manage",
         "biometrics:review",
         "biometrics:search",
+        "hotlists:manage",
+        "plates:review",
         "thresholds:approve",
         "media:unredacted",
         "users:manage",

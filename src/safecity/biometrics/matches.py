@@ -3,7 +3,7 @@
 A match is `pending` until reviewed. A reviewer (permission `biometrics:review`) confirms or rejects it,
 once. One rejection makes it a false match (`rejected`); two confirmations by *different* users make it
 `confirmed`; only a confirmed match can be acted on (`dispatch`). Every step, and every view of the face
-crop, is audited.
+crop, is audited. The rule itself is `safecity.biometrics.confirmation` (plate hits use it too).
 """
 
 from __future__ import annotations
@@ -12,24 +12,17 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safecity.biometrics.art12 import reference_version
-from safecity.biometrics.common import (
-    Actor,
-    ConflictError,
-    InvalidError,
-    NotFoundError,
-    PolicyError,
-    log_action,
-    now_utc,
-)
+from safecity.biometrics.common import Actor, NotFoundError, log_action, now_utc
+from safecity.biometrics.confirmation import CONFIRMATIONS_NEEDED, TwoPersonRule
 from safecity.biometrics.models import MatchReviewRow, MatchRow, MatchStatus
 from safecity.biometrics.safeguards import check_reviewer_not_authorizer, drop_rejected_crop
 
 REVIEW_PERMISSION = "biometrics:review"
-CONFIRMATIONS_NEEDED = 2
+__all__ = ["CONFIRMATIONS_NEEDED", "NewMatch", "dispatch_match", "record_match", "review_match"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +93,11 @@ def list_matches(
     return list(db.scalars(stmt))
 
 
+RULE = TwoPersonRule("face match", "match", "biometrics.match", REVIEW_PERMISSION, MatchReviewRow, "match_id")
+
+
 def reviews_of(db: Session, match_id: int) -> list[MatchReviewRow]:
-    return list(
-        db.scalars(
-            select(MatchReviewRow).where(MatchReviewRow.match_id == match_id).order_by(MatchReviewRow.id)
-        )
-    )
-
-
-def _reviewer(actor: Actor, permissions: Collection[str]) -> int:
-    if actor.id is None or REVIEW_PERMISSION not in permissions:
-        raise PolicyError(f"reviewing a face match needs a user with {REVIEW_PERMISSION}")
-    return actor.id
+    return RULE.reviews_of(db, match_id)
 
 
 def review_match(
@@ -125,53 +111,15 @@ def review_match(
 ) -> MatchRow:
     """Confirm or reject; a rejection deletes the face crop at once (with `delete_media`, the crop store's
     delete; the row forgets the key either way)."""
-    user_id = _reviewer(actor, permissions)
+    RULE.reviewer(actor, permissions)
     row = get_match(db, match_id)
     check_reviewer_not_authorizer(db, row, actor)
-    if row.status != MatchStatus.PENDING.value:
-        raise ConflictError(f"match {row.id} is {row.status}; only a pending match is reviewed")
-    if any(r.user_id == user_id for r in reviews_of(db, row.id)):
-        raise PolicyError(
-            f"{actor.name} already reviewed match {row.id}; the second review is another person's"
-        )
-    now = now_utc()
-    db.add(
-        MatchReviewRow(
-            match_id=row.id,
-            user_id=user_id,
-            username=actor.name,
-            decision="confirm" if confirm else "reject",
-            note=note.strip(),
-            at=now,
-        )
-    )
-    db.flush()
-    confirmations = db.scalar(
-        select(func.count(func.distinct(MatchReviewRow.user_id))).where(
-            MatchReviewRow.match_id == row.id, MatchReviewRow.decision == "confirm"
-        )
-    )
-    crop_deleted = None
-    if not confirm:
-        row.status = MatchStatus.REJECTED.value
-        crop_deleted = drop_rejected_crop(row, delete_media)
-    elif int(confirmations or 0) >= CONFIRMATIONS_NEEDED:
-        row.status = MatchStatus.CONFIRMED.value
-    db.flush()
-    log_action(
-        db,
-        actor,
-        "biometrics.match.review",
-        f"match:{row.id}",
-        {
-            "decision": "confirm" if confirm else "reject",
-            "note": note.strip(),
-            "status": row.status,
-            "confirmations": int(confirmations or 0),
-            **({"crop_deleted": crop_deleted} if crop_deleted else {}),
-        },
-        now,
-    )
+
+    def on_reject() -> dict[str, object]:
+        deleted = drop_rejected_crop(row, delete_media)
+        return {"crop_deleted": deleted} if deleted else {}
+
+    RULE.review(db, row, confirm, note, actor, permissions, on_reject)
     return row
 
 
@@ -179,19 +127,9 @@ def dispatch_match(
     db: Session, match_id: int, note: str, actor: Actor, permissions: Collection[str]
 ) -> MatchRow:
     """Act on a match: only once two different reviewers confirmed it."""
-    _reviewer(actor, permissions)
+    RULE.reviewer(actor, permissions)
     row = get_match(db, match_id)
-    if row.status != MatchStatus.CONFIRMED.value:
-        raise PolicyError(
-            f"match {row.id} is {row.status}: acting on a match needs confirmation by "
-            f"{CONFIRMATIONS_NEEDED} different reviewers"
-        )
-    if not note.strip():
-        raise InvalidError("dispatching on a match needs a note (what is done, by whom)")
-    now = now_utc()
-    row.status, row.acted_at, row.acted_by, row.act_note = MatchStatus.DISPATCHED.value, now, actor.name, note
-    db.flush()
-    log_action(db, actor, "biometrics.match.dispatch", f"match:{row.id}", {"note": note.strip()}, now)
+    RULE.dispatch(db, row, note, actor, permissions)
     return row
 
 

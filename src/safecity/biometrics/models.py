@@ -28,6 +28,23 @@ class Purpose(enum.StrEnum):
     SERIOUS_CRIME_SUSPECT = "serious_crime_suspect"
 
 
+class Scope(enum.StrEnum):
+    """What an authorization allows: face matching (watchlists, searches) or vehicle hotlists. An
+    authorization of one scope is never accepted for the other (a stolen-car order runs no face match)."""
+
+    FACES = "faces"
+    VEHICLES = "vehicles"
+
+
+class VehiclePurpose(enum.StrEnum):
+    """Purposes of a vehicle hotlist's authorization."""
+
+    STOLEN_VEHICLE = "stolen_vehicle"
+    VICTIM_OR_MISSING_PERSON = "victim_or_missing_person"  # AMBER alerts
+    IMMINENT_THREAT = "imminent_threat"
+    SERIOUS_CRIME_SUSPECT = "serious_crime_suspect"
+
+
 class WatchlistStatus(enum.StrEnum):
     DRAFT = "draft"
     ACTIVE = "active"
@@ -57,6 +74,7 @@ class AuthorizationRow(Base):
     issuer: Mapped[str] = mapped_column(String(200), nullable=False)
     reference: Mapped[str] = mapped_column(String(128), nullable=False)
     purpose: Mapped[str] = mapped_column(String(32), nullable=False)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False, default=Scope.FACES.value)
     cameras: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

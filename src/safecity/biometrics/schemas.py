@@ -34,6 +34,7 @@ class AuthorizationPublic(_Out):
     issuer: str
     reference: str
     purpose: str
+    scope: str
     cameras: list[str]
     starts_at: datetime
     ends_at: datetime

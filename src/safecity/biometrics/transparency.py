@@ -100,6 +100,7 @@ def summarize(entries: Iterable[Entry]) -> dict[str, Any]:
             authorizations.append(
                 {
                     "subject": e.subject,
+                    "scope": d.get("scope", "faces"),  # vehicle hotlists' authorizations are listed too
                     "issuer": d.get("issuer"),
                     "reference": d.get("reference"),
                     "purpose": d.get("purpose"),

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from safecity.biometrics.models import AuthorizationRow, EntryRow, MatchRow, WatchlistRow
+from safecity.plates.models import HotlistEntryRow, HotlistRow, PlateHitRow
 
 MIN_TEXT = 6  # shorter strings match too much by chance to be evidence
 
@@ -53,6 +54,12 @@ def city_secrets(engine: Engine) -> Needles:
             n.add_text("authorization reference", a.reference)
         for m in db.scalars(select(MatchRow)):
             n.add_text("match crop key", m.crop_key)
+        for h in db.scalars(select(HotlistRow)):
+            n.add_text("hotlist name", h.name)
+        for p in db.scalars(select(HotlistEntryRow)):
+            n.add_text("hotlist plate", p.plate)
+        for hit in db.scalars(select(PlateHitRow)):
+            n.add_text("plate hit crop key", hit.crop_key)
     return n
 
 

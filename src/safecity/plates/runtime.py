@@ -1,6 +1,8 @@
 """Plates on a node: one reader (loaded on the first vehicle, shared), snapshot redaction, and per camera a
 plate step that turns each read track into a `plate_reads` row, a crop under `plates/` and a `plate_read`
-event without the text.
+event without the text. A read that matches an active hotlist entry (`safecity.plates.hotlists`) is a hit:
+its read is kept as evidence (`hit`, whatever the non-hit retention), a `plate_hits` row waits for two
+people to confirm it, and a `plate_hit` alert goes to the users with `plates:review`.
 
 The step runs on a thread of its own (reading a plate costs ~1 s on a small CPU): the analysis thread
 only queues the frame and its tracks. When the queue is full, frames are skipped (counted in `skipped`):
@@ -25,7 +27,10 @@ from sqlalchemy.orm import Session
 from safecity.media.plate_redaction import PlateRedactor
 from safecity.media.snapshots import encode_jpeg
 from safecity.media.storage import MediaStorage
+from safecity.operations.live import LiveSink
 from safecity.pipeline.analyzer import Analysis
+from safecity.plates.hits import REVIEW_PERMISSION, NewHit, record_hit
+from safecity.plates.hotlists import HotlistMatch, HotlistRegistry
 from safecity.plates.models import CROPS_PREFIX, PlateReadRow
 from safecity.types import Event, EventKind, Frame, class_ids, new_event_id
 from safecity.vision.plate_stage import VEHICLES, PlateStage, TrackPlate
@@ -49,8 +54,11 @@ class Plates:
         sessions: Callable[[], Session],
         media: MediaStorage,
         reader: Callable[[], PlateReader] | None = None,
+        live: LiveSink | None = None,
     ) -> None:
         self.config, self.cache_dir, self.sessions, self.media = config, cache_dir, sessions, media
+        self.live = live
+        self.hotlists = HotlistRegistry(sessions, config) if sessions is not None else None
         self._factory = reader or self._load
         self._reader: PlateReader | None = None
         self._lock = threading.Lock()
@@ -139,7 +147,8 @@ class PlateStep:
                 log.exception("camera %s: plate step failed", self.camera_id)
 
     def record(self, plate: TrackPlate, ts: float) -> Event:
-        """Store the read (unless reads are not kept at all) and publish its event (no text in it)."""
+        """Store the read (a non-hit only with a non-hit period; a hit always, as evidence, and raise it)
+        and publish its event (no text in it)."""
         at = datetime.fromtimestamp(ts, tz=UTC)
         event = Event(
             self.camera_id,
@@ -151,13 +160,54 @@ class PlateStep:
             direction=plate.direction or None,
             score=plate.read.confidence,
         )
-        if self.plates.config.non_hit_retention_hours > 0:
+        hotlists = self.plates.hotlists
+        hit = hotlists.match(self.camera_id, plate.read.plate, at) if hotlists is not None else None
+        if hit is not None:  # evidence: kept whatever the non-hit retention
+            read_id, key = self._store(plate, event, at, hit=True)
+            self._hit(plate, at, hit, read_id, key)
+        elif self.plates.config.non_hit_retention_hours > 0:
             self._store(plate, event, at)
         self.publish(event)
         self.reads += 1
         return event
 
-    def _store(self, plate: TrackPlate, event: Event, at: datetime) -> None:
+    def _hit(self, plate: TrackPlate, at: datetime, m: HotlistMatch, read_id: str, key: str) -> None:
+        new = NewHit(
+            read_id,
+            m.hotlist.id,
+            m.entry.entry_id,
+            self.camera_id,
+            plate.track_id,
+            at,
+            plate.read.plate,
+            m.entry.plate,
+            m.fuzzy,
+            plate.read.confidence,
+            key,
+        )
+        with self.plates.sessions() as session:
+            row = record_hit(session, new)
+            hit_id, confidence, status = row.id, row.confidence, row.status  # before commit expires them
+            session.commit()
+        log.warning("camera %s: plate hit %d on hotlist %d, pending confirmation", self.camera_id, hit_id,
+                    m.hotlist.id)  # fmt: skip
+        if self.plates.live is not None:
+            alert = {
+                "id": hit_id,
+                "camera_id": self.camera_id,
+                "hotlist_id": m.hotlist.id,
+                "hotlist": m.hotlist.name,
+                "plate": plate.read.plate,
+                "listed": m.entry.plate,
+                "fuzzy": m.fuzzy,
+                "confidence": confidence,
+                "crop": f"/api/hotlists/hits/{hit_id}/crop",
+                "seen_at": at.isoformat(),
+                "status": status,
+            }
+            self.plates.live.broadcast("plate_hit", alert, self.camera_id, permission=REVIEW_PERMISSION)
+
+    def _store(self, plate: TrackPlate, event: Event, at: datetime, hit: bool = False) -> tuple[str, str]:
         read_id = new_event_id()
         key = f"{CROPS_PREFIX}/{self.camera_id}/{read_id}.jpg"
         self.plates.media.put(key, encode_jpeg(plate.crop))
@@ -171,15 +221,20 @@ class PlateStep:
             country=plate.read.country,
             direction=plate.direction,
             crop=key,
-            hit=False,
+            hit=hit,
             seen_at=at,
         )
         with self.plates.sessions() as session:
             session.add(row)
             session.commit()
+        return read_id, key
 
 
 def attach_plates(
-    config: PlatesConfig, cache_dir: Path, sessions: Callable[[], Session], media: MediaStorage
+    config: PlatesConfig,
+    cache_dir: Path,
+    sessions: Callable[[], Session],
+    media: MediaStorage,
+    live: LiveSink | None = None,
 ) -> Plates:
-    return Plates(config, cache_dir, sessions, media)
+    return Plates(config, cache_dir, sessions, media, live=live)

@@ -110,7 +110,11 @@ def build_camera_services(
         biometrics=bio,
         recording=center.recording if record else None,
         plates=attach_plates(
-            settings.plates, settings.models.cache_dir or default_cache_dir(), session_factory(engine), media
+            settings.plates,
+            settings.models.cache_dir or default_cache_dir(),
+            session_factory(engine),
+            media,
+            live,
         ),
     )
     closers = [center.close, bio.close] + ([factory.plates.close] if factory.plates else [])

@@ -146,6 +146,17 @@ def match(text: str, countries: tuple[str, ...]) -> FormatMatch | None:
     return None if best is None else best[1]
 
 
+# look-alikes folded together for fuzzy hotlist matching (O/0, I/1, B/8 and the like): two plates with the
+# same fold differ only by classic OCR confusions
+LOOK_ALIKE = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "B": "8", "S": "5",
+                            "Z": "2", "G": "6"})  # fmt: skip
+
+
+def fold(plate: str) -> str:
+    """The normalized plate with look-alike characters folded together (for fuzzy matching)."""
+    return normalize(plate).translate(LOOK_ALIKE)
+
+
 def corrected_confidence(confidence: float, found: FormatMatch) -> float:
     return max(0.0, confidence - SUBSTITUTION_PENALTY * found.substitutions)
 

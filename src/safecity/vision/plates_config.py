@@ -39,6 +39,13 @@ class PlatesConfig(BaseModel):
         "aggregates (0: not kept at all)",
     )
 
+    hotlist_refresh_s: float = Field(
+        5.0, gt=0, le=300, description="Active vehicle hotlists are re-read this often (expiry is exact)"
+    )
+    hotlist_max_entry_days: int = Field(
+        365, ge=1, description="A hotlist entry expires at most this long after it is added"
+    )
+
     @field_validator("countries")
     @classmethod
     def _known(cls, countries: tuple[str, ...]) -> tuple[str, ...]:

@@ -67,10 +67,28 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/users/{user_id}"): ADMIN,
     ("POST", "/api/users/{user_id}/2fa/reset"): ADMIN,
     ("GET", "/api/plates/reads"): EVIDENCE,  # supervisor, investigator (and admin)
+    # vehicle hotlists (hotlists:manage) and the confirmation of their hits (plates:review)
+    ("GET", "/api/hotlists/authorizations"): INVESTIGATORS,
+    ("POST", "/api/hotlists/authorizations"): INVESTIGATORS,
+    ("POST", "/api/hotlists/authorizations/{authorization_id}/revoke"): INVESTIGATORS,
+    ("GET", "/api/hotlists"): INVESTIGATORS,
+    ("POST", "/api/hotlists"): INVESTIGATORS,
+    ("GET", "/api/hotlists/{hotlist_id}"): INVESTIGATORS,
+    ("PATCH", "/api/hotlists/{hotlist_id}"): INVESTIGATORS,
+    ("POST", "/api/hotlists/{hotlist_id}/entries"): INVESTIGATORS,
+    ("POST", "/api/hotlists/entries/{entry_id}/remove"): INVESTIGATORS,
+    ("POST", "/api/hotlists/{hotlist_id}/activate"): INVESTIGATORS,
+    ("POST", "/api/hotlists/{hotlist_id}/stop"): INVESTIGATORS,
+    ("GET", "/api/hotlists/hits"): REVIEWERS,
+    ("GET", "/api/hotlists/hits/{hit_id}"): REVIEWERS,
+    ("GET", "/api/hotlists/hits/{hit_id}/crop"): REVIEWERS,
+    ("POST", "/api/hotlists/hits/{hit_id}/review"): REVIEWERS,
+    ("POST", "/api/hotlists/hits/{hit_id}/dispatch"): REVIEWERS,
 }
 SENSITIVE = frozenset(
     {"watchlists:manage", "biometrics:review", "biometrics:search", "thresholds:approve", "media:unredacted",
-     "audit:read", "users:manage", "transparency:read", "evidence:manage", "plates:search"}
+     "audit:read", "users:manage", "transparency:read", "evidence:manage", "plates:search", "hotlists:manage",
+     "plates:review"}
 )  # fmt: skip
 PARAM = re.compile(r"\{([^}:]+)(:[^}]+)?\}")
 

@@ -126,7 +126,7 @@ def revoke_authorization(
 ) -> AuthorizationPublic:
     with translated():
         return AuthorizationPublic.model_validate(
-            auths.revoke_authorization(db, authorization_id, body.reason, actor(who))
+            auths.revoke_authorization(db, authorization_id, body.reason, actor(who), "faces")
         )
 
 

@@ -30,9 +30,10 @@ export const NAV: NavItem[] = [
   { href: "/national", label: "National", key: "n", show: (can) => can("federation:read") },
   {
     href: "/biometrics",
-    label: "Faces",
+    label: "Watchlists",
     key: "b",
-    show: (can) => ["biometrics:review", "watchlists:manage", "transparency:read", "audit:read"].some(can),
+    show: (can) =>
+      ["biometrics:review", "watchlists:manage", "plates:review", "hotlists:manage", "transparency:read", "audit:read"].some(can),
   },
   { href: "/field", label: "Field", key: "f", show: (can) => can("field:respond") },
   {

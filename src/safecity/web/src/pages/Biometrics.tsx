@@ -1,5 +1,6 @@
-// Face matching screens: the review queue with its two-person rule, watchlists and authorizations, and
-// oversight (transparency report, audit log). Every action here is audited by the server.
+// The Watchlists area, faces and vehicles: the face-match review queue and the plate-hit confirmation queue
+// (both under the two-person rule), face watchlists, vehicle hotlists, their authorizations, and oversight
+// (transparency report, audit log). Every action here is audited by the server.
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { act, Badge, Empty, ErrorBox, Field, Link, Loading, Modal } from "../components/ui";
@@ -9,16 +10,20 @@ import { useAsync, useInterval } from "../hooks";
 import { setQuery, useLocation } from "../router";
 import { useSession } from "../session";
 import { useLiveReload } from "./Incidents";
+import { Hotlists, PlateHits, VehicleAuthorizations } from "./Hotlists";
 
 const TABS = [
-  { href: "/biometrics", label: "Review queue", perm: "biometrics:review" },
-  { href: "/biometrics/watchlists", label: "Watchlists", perm: "watchlists:manage" },
-  { href: "/biometrics/authorizations", label: "Authorizations", perm: "watchlists:manage" },
+  { href: "/biometrics", label: "Face matches", perm: "biometrics:review" },
+  { href: "/biometrics/plate-hits", label: "Plate hits", perm: "plates:review" },
+  { href: "/biometrics/watchlists", label: "Face watchlists", perm: "watchlists:manage" },
+  { href: "/biometrics/hotlists", label: "Vehicle hotlists", perm: "hotlists:manage" },
+  { href: "/biometrics/authorizations", label: "Face authorizations", perm: "watchlists:manage" },
+  { href: "/biometrics/vehicle-authorizations", label: "Vehicle authorizations", perm: "hotlists:manage" },
   { href: "/biometrics/oversight", label: "Oversight", perm: "transparency:read" },
 ];
 
 /** A modal asking for one text (a reason, a note, a justification); resolves null when cancelled. */
-function useAsk(): [JSX.Element | null, (title: string, label: string, min?: number) => Promise<string | null>] {
+export function useAsk(): [JSX.Element | null, (title: string, label: string, min?: number) => Promise<string | null>] {
   const [q, setQ] = useState<{ title: string; label: string; min: number; done: (v: string | null) => void } | null>(null);
   const [text, setText] = useState("");
   const ask = (title: string, label: string, min = 1) =>
@@ -52,16 +57,19 @@ export function BiometricsPage({ path }: { path: string }) {
   return (
     <div class="biometrics-page">
       <header class="page-head">
-        <h1>Face matching</h1>
+        <h1>Watchlists</h1>
         <nav class="tabs">
           {tabs.map((t) => <Link key={t.href} href={t.href} class={t === tab ? "active" : ""}>{t.label}</Link>)}
         </nav>
       </header>
-      <p class="muted small">Only under a lawful authorization; every view and action is written to the audit log.</p>
+      <p class="muted small">Faces and vehicles, only under a lawful authorization; every view and action is written to the audit log.</p>
       {!allowed ? <ErrorBox error={`Your roles do not allow this screen (needs ${tab.perm}).`} />
         : tab.href === "/biometrics" ? <ReviewQueue />
         : tab.href === "/biometrics/watchlists" ? <Watchlists />
         : tab.href === "/biometrics/authorizations" ? <Authorizations />
+        : tab.href === "/biometrics/plate-hits" ? <PlateHits />
+        : tab.href === "/biometrics/hotlists" ? <Hotlists />
+        : tab.href === "/biometrics/vehicle-authorizations" ? <VehicleAuthorizations />
         : <Oversight />}
     </div>
   );

@@ -8,6 +8,7 @@ import { useAsync, useKeys } from "../hooks";
 import { setQuery, useLocation } from "../router";
 import { useSession } from "../session";
 import type { Paged, SafeEvent } from "../types";
+import { PlateReadSearch } from "./PlateReads";
 
 const PAGE = 50;
 const FILTERS = ["since", "until", "camera_id", "kind", "label", "line_id", "zone_id"] as const;
@@ -112,6 +113,7 @@ export function EventsPage() {
           </button>
         </div>
       </form>
+      {can("plates:search") && <PlateReadSearch cameraId={q.camera_id} />}
       {ev.error && <ErrorBox error={ev.error} retry={() => void ev.reload()} />}
       {ev.data === undefined && !ev.error ? (
         <Loading what="Searching" />
