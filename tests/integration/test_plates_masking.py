@@ -215,3 +215,31 @@ def test_exported_clip_masks_plates_unless_unredacted(
     leaked = [i for i, frame in enumerate(shown) if plate in _reads(reader, frame, half)]
     assert leaked == [], f"frames of the redacted export with a readable plate: {leaked}"
     engine.dispose()
+
+
+def test_api_exports_blur_faces_then_plates_with_a_memory_per_clip(
+    tmp_path: Path, photo: tuple[np.ndarray, str, sv.Detections], reader: PlateReader
+) -> None:
+    """The redactor the export routes hand to `export_range`: faces, then plates in the vehicles the node's
+    detector finds; a new plate memory for every export; none with `plates.redact: false`."""
+    from safecity.api.routers.recordings import export_redactor
+    from support.api_harness import make_node
+
+    node = make_node(tmp_path / "on")
+    try:
+        first, second = export_redactor(node), export_redactor(node)
+        assert isinstance(first, RedactorChain) and isinstance(second, RedactorChain)
+        assert node.biometrics is not None and first.redactors[0] is node.biometrics.redactor
+        plates = first.redactors[1]
+        assert isinstance(plates, ClipPlateRedactor) and plates.masker is not second.redactors[1].masker  # type: ignore[attr-defined]
+        image, plate, car = photo
+        plates.detect = lambda _image: car  # the harness's NullDetector finds nothing: give it the car
+        node.factory.plates.export_redactor._factory = lambda: reader  # type: ignore[union-attr]
+        assert plate not in _reads(reader, first.redact(image), car)
+    finally:
+        node.close()
+    off = make_node(tmp_path / "off", plates={"redact": False})
+    try:
+        assert export_redactor(off) is off.biometrics.redactor  # type: ignore[union-attr]
+    finally:
+        off.close()
