@@ -53,7 +53,7 @@ class _Live:
     """Live masking state of one camera: its masker and the plate boxes of the last frame masked."""
 
     masker: PlateMasker
-    seq: int | None = None
+    frame: tuple[int, float] | None = None  # (seq, ts): a restarted camera counts its frames again
     boxes: np.ndarray | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -118,9 +118,9 @@ class Plates:
         with self._live_lock:
             live = self._live.setdefault(frame.camera_id, _Live(PlateMasker(self.live_redactor)))
         with live.lock:
-            if live.seq != frame.seq:
+            if live.frame != (frame.seq, frame.ts):
                 live.boxes = live.masker.boxes(frame.image, vehicles, frame.ts)
-                live.seq = frame.seq
+                live.frame = (frame.seq, frame.ts)
             plates = live.boxes
         if plates is None:
             return blur_boxes(image, vehicles, grow=VEHICLE_PAD)
