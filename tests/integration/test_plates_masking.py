@@ -37,7 +37,7 @@ from safecity.vision.plates import PlateReader, PlateReaderConfig
 from safecity.vision.plates_config import PlatesConfig
 from safecity.vision.plates_models import plate_model_paths
 
-pytestmark = pytest.mark.models
+pytestmark = [pytest.mark.models, pytest.mark.slow]  # OCR of full-size photos: 5-30 s a test here
 CAMERA = "gate"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 PHOTO = 1  # a US photo whose car NanoDet scores 0.75 and whose plate the reader reads exactly
@@ -179,7 +179,6 @@ def _frames(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="bgr24") for f in clip.decode(video=0)]
 
 
-@pytest.mark.slow
 @pytest.mark.db
 def test_exported_clip_masks_plates_unless_unredacted(
     photo: tuple[np.ndarray, str, sv.Detections],
