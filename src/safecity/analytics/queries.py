@@ -38,6 +38,8 @@ from safecity.analytics.results import (
 DWELL_EDGES_S: tuple[float, ...] = (0, 10, 30, 60, 120, 300, 600, 1800, 3600)
 # the detector's vehicle classes (COCO); a coach is a `bus`, a taxi a `car` (no class tells them apart)
 VEHICLE_LABELS: tuple[str, ...] = ("car", "bus", "truck", "motorcycle", "bicycle")
+VEHICLE_NAMES = {"car": "Cars and taxis", "bus": "Buses and coaches", "truck": "Trucks",
+                 "motorcycle": "Motorcycles", "bicycle": "Bicycles"}  # fmt: skip
 _VEHICLE = "label IN (" + ", ".join(f"'{v}'" for v in VEHICLE_LABELS) + ")"
 
 
