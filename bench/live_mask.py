@@ -3,7 +3,8 @@ a CenterFace face-detector pass, per frame and per camera at a given analysis ra
 
 Decodes PETS2009 frames, runs NanoDet once per frame (not timed: the camera runtime already pays for it)
 and times, in CPU seconds of this process, `mask_heads` (what the live snapshot and MJPEG use) and
-`FaceRedactor.redact` (CenterFace, as stored snapshots use).
+`FaceRedactor.redact` (CenterFace, as stored snapshots use), and the plate mask of live view
+(`PlateMasker`: the plate models' text detector inside each vehicle box; PETS shows a parked car and van).
 
     .venv/bin/python bench/live_mask.py [--frames 100] [--fps 10]
 """
@@ -22,6 +23,10 @@ from safecity.api.live_privacy import mask_heads, person_boxes
 from safecity.app import build_detector
 from safecity.config import Settings
 from safecity.media.face_redaction import default_redactor
+from safecity.media.plate_redaction import PlateMasker, PlateRedactor, vehicle_boxes
+from safecity.vision.models import default_cache_dir
+from safecity.vision.plates import PlateReader, PlateReaderConfig
+from safecity.vision.plates_models import plate_model_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 PETS = (ROOT / ".." / "shared" / "data" / "video" / "pets09-s2l1-vtest.avi").resolve()
@@ -60,9 +65,17 @@ def main() -> None:
     redactor.redact(images[0])  # load the model outside the timing
     heads = cpu_ms_per_frame(images, lambda i, im: mask_heads(im, tracks[i]))
     faces = cpu_ms_per_frame(images, lambda i, im: redactor.redact(im))
+    reader = PlateReader(*plate_model_paths(default_cache_dir()), PlateReaderConfig())
+    masker = PlateMasker(PlateRedactor(lambda: reader))
+    cars = [vehicle_boxes(t) for t in tracks]
+    masker.mask(images[0], cars[0], 0.0)  # load the models outside the timing
+    plates = cpu_ms_per_frame(images, lambda i, im: masker.mask(im, cars[i], i / args.fps))
     h, w = images[0].shape[:2]
     print(f"frames: {len(images)} ({w}x{h}), people per frame: {people:.1f}, analysis rate: {args.fps:g} fps")
-    for name, ms in (("head boxes (live view)", heads), ("CenterFace face detector", faces)):
+    print(f"vehicles per frame: {sum(len(c) for c in cars) / len(cars):.1f}")
+    rows = (("head boxes (live view)", heads), ("CenterFace face detector", faces))
+    rows += (("plates (live view)", plates),)
+    for name, ms in rows:
         print(f"{name:26s} {ms:8.2f} CPU ms/frame  {ms * args.fps / 10:6.2f} % of one core per camera")
 
 

@@ -41,6 +41,12 @@ def events() -> list[Event]:
                   line_id="gate", direction="in", track_id=i)
             for i in range(3)
         ]  # fmt: skip
+    for cam, label, n in (("cam1", "bus", 6), ("cam1", "truck", 2), ("cam3", "car", 20)):
+        out += [
+            Event(camera_id=cam, kind=EventKind.LINE_CROSSING, start=MONDAY, end=MONDAY, label=label,
+                  line_id="road", direction="north", track_id=100 + i)
+            for i in range(n)
+        ]  # fmt: skip
     for i in range(6):
         at = MONDAY + i * timedelta(minutes=5)
         grid = OccupancyGrid(4, 3, ((0, 6), (5, 2)))
@@ -58,7 +64,8 @@ def h(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiHarness]:
 
 def small_counts(value: Any, path: str = "") -> list[str]:
     """Per-person keys, and integers 1..K-1 under count-like keys, anywhere in a JSON answer."""
-    counts = {"value", "total", "count", "visits", "n", "current", "previous", "cells", "by_hour", "max"}
+    counts = {"value", "total", "count", "visits", "n", "current", "previous", "cells", "by_hour", "max",
+              "crossings", "arrivals", "present"}  # fmt: skip
     if isinstance(value, dict):
         site = "cameras" in value  # a site's own id is not a person's
         found = [f"{path}.{k}" for k in value if k in PER_PERSON and not (site and k == "id")]
@@ -87,6 +94,8 @@ GETS = [
     "/api/analytics/compare?metric=footfall",
     "/api/analytics/sites/centre/dashboard",
     "/api/analytics/anomalies",
+    "/api/analytics/vehicles",
+    "/api/analytics/series?metric=vehicles",
 ]
 
 
@@ -105,7 +114,8 @@ def test_series_heatmap_and_dashboard_values(h: ApiHarness) -> None:
     crossings = h.client.get(
         "/api/analytics/series", params={**PERIOD, "metric": "crossings"}, headers=viewer
     )
-    assert all(s["total"] is None for s in crossings.json()["series"])  # 3 per line: suppressed
+    gate = [s for s in crossings.json()["series"] if s["key"]["line_id"] == "gate"]
+    assert gate and all(s["total"] is None for s in gate)  # 3 per line: suppressed
     heat = h.client.get("/api/analytics/heatmap/cam1", params=PERIOD, headers=viewer).json()
     assert heat["cells"][0] == 36 and heat["cells"][5] == 12 and heat["samples"] == 6
     board = h.client.get("/api/analytics/sites/centre/dashboard", params=PERIOD, headers=viewer).json()
@@ -131,6 +141,22 @@ def test_camera_access_list_limits_every_query(h: ApiHarness) -> None:
     assert board["footfall"]["total"] == 12
 
 
+def test_vehicle_counts_per_class_and_direction_within_the_callers_cameras(h: ApiHarness) -> None:
+    only1 = h.bearer("viewer", cameras=["cam1"])
+    r = h.client.get("/api/analytics/vehicles", params=PERIOD, headers=only1)
+    assert r.status_code == 200, r.text
+    by = {c["label"]: c for c in r.json()["classes"]}
+    assert by["bus"]["crossings"] == 6 and by["bus"]["by_direction"] == [{"direction": "north", "count": 6}]
+    assert by["truck"]["crossings"] is None and by["car"]["crossings"] is None  # 2 < k; cam3 not theirs
+    everyone = h.client.get("/api/analytics/vehicles", params=PERIOD, headers=h.bearer("viewer")).json()
+    assert {c["label"]: c["crossings"] for c in everyone["classes"]}["car"] == 20
+    forbidden = h.client.get("/api/analytics/vehicles", params={**PERIOD, "camera_id": "cam3"}, headers=only1)
+    assert forbidden.status_code == 403
+    board = h.client.get("/api/analytics/sites/centre/dashboard", params=PERIOD, headers=only1).json()
+    assert {c["label"]: c["crossings"] for c in board["vehicles"]["classes"]}["bus"] == 6
+    assert h.client.get("/api/analytics/vehicles", params=PERIOD).status_code == 401
+
+
 def test_exports_need_analytics_export(h: ApiHarness) -> None:
     params = {**PERIOD, "metric": "footfall"}
     assert h.client.get("/api/analytics/export", params=params, headers=h.bearer("viewer")).status_code == 403
@@ -144,7 +170,8 @@ def test_exports_need_analytics_export(h: ApiHarness) -> None:
     assert lines[0] == "camera_id,zone_id,line_id,label,direction,at,value" and len(lines) == 4
     assert "cam3,plaza,,,,2025-03-03T09:00:00+00:00,40" in lines
     crossings = h.client.get("/api/analytics/export", params={**params, "metric": "crossings"}, headers=boss)
-    assert all(line.endswith(",") for line in crossings.text.splitlines()[1:])  # suppressed: empty cells
+    gate = [line for line in crossings.text.splitlines()[1:] if ",gate," in line]
+    assert gate and all(line.endswith(",") for line in gate)  # suppressed: empty cells
     r = h.client.get("/api/analytics/export", params={**params, "format": "parquet"}, headers=boss)
     table = pq.read_table(io.BytesIO(r.content))
     assert table.num_rows == 3 and "track_id" not in table.column_names

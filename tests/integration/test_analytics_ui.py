@@ -40,6 +40,12 @@ def seed() -> list[Event]:
               grid=OccupancyGrid(4, 3, ((0, 8), (5, 6))))
         for i in range(6)
     ]  # fmt: skip
+    out += [  # 9 coaches north, 6 cars south across the road line; 3 trucks (suppressed)
+        Event(camera_id="cam1", kind=EventKind.LINE_CROSSING, start=MONDAY + timedelta(minutes=i), end=MONDAY,
+              label=label, line_id="road", direction=direction, track_id=100 + i)
+        for i, (label, direction) in enumerate([("bus", "north")] * 9 + [("car", "south")] * 6
+                                               + [("truck", "north")] * 3)
+    ]  # fmt: skip
     return out
 
 
@@ -91,6 +97,22 @@ def test_the_analytics_screen_draws_aggregates(page: Any, server: LiveServer) ->
     assert "footfall" in site.inner_text().lower() and "42" in site.inner_text()
     csv = page.locator("a", has_text="CSV")
     assert "/api/analytics/export" in (csv.get_attribute("href") or "")
+
+
+def test_the_vehicle_panel_counts_per_class_and_direction(page: Any, server: LiveServer) -> None:
+    page.goto(f"{server.url}/analytics?{PERIOD}")
+    panel = page.locator("section[aria-label=Vehicles]")
+    table = panel.locator("table[aria-label='vehicles per class']")
+    table.wait_for()
+    rows = {r.locator("td").first.inner_text(): r.inner_text() for r in table.locator("tbody tr").all()}
+    assert rows["Buses and coaches"].split("\t")[1:4] == ["9", "9", "<5"]  # crossings, north, south
+    assert rows["Cars and taxis"].split("\t")[1:4] == ["6", "<5", "6"]
+    assert rows["Trucks"].split("\t")[1] == "<5"  # 3 trucks: suppressed
+    assert "crossings 18" in panel.inner_text()
+    site = page.locator("section[aria-label='Safe Tourism']")
+    site.locator(".kpi").first.wait_for()
+    kpis = [" ".join(t.lower().split()) for t in site.locator(".kpi").all_inner_texts()]
+    assert "9 coaches" in kpis and "6 cars and taxis" in kpis
 
 
 def test_the_date_range_preset_and_csv_download(page: Any, server: LiveServer) -> None:

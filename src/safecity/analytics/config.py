@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-Metric = Literal["footfall", "crossings", "presence", "crowding"]
+Metric = Literal["footfall", "crossings", "presence", "crowding", "vehicles"]
 
 
 class _Strict(BaseModel):

@@ -1,5 +1,6 @@
-"""The Safe Tourism dashboard of one site: footfall, people present, crowding, incidents by type and
-hour, and response times (report -> dispatch -> on scene).
+"""The Safe Tourism dashboard of one site: footfall, people present, crowding, vehicles (coaches, cars and
+taxis, per direction and hour), incidents by type and hour, and response times (report -> dispatch -> on
+scene).
 
 Incidents come from the operations tables (`incidents`): those of the site's cameras, plus those with
 no camera (public reports) inside the site's area. They are loaded through SQLAlchemy into an Arrow
@@ -19,8 +20,8 @@ from sqlalchemy import Engine, Table, or_, select
 
 from safecity.analytics.config import SiteArea, SiteConfig
 from safecity.analytics.privacy import enough, suppress
-from safecity.analytics.queries import Scope, fetch, series
-from safecity.analytics.results import Count, SeriesResult
+from safecity.analytics.queries import Scope, fetch, series, vehicles
+from safecity.analytics.results import Count, SeriesResult, VehicleCounts
 
 TS = pa.timestamp("us", tz="UTC")
 INCIDENT_SCHEMA = pa.schema(
@@ -79,6 +80,7 @@ class SiteDashboard(_Out):
     footfall: SeriesResult
     presence: SeriesResult
     crowding: Crowding
+    vehicles: VehicleCounts  # coaches are `bus`; taxis are counted among `car` (no class tells them apart)
     incidents: Incidents
     response: ResponseTimes
 
@@ -216,5 +218,6 @@ def dashboard(
         site=SiteInfo(id=site.id, name=site.name or site.id, cameras=cameras),
         since=s.since, until=s.until, timezone=s.timezone, min_count=s.min_count,
         footfall=series(con, "footfall", s), presence=series(con, "presence", s),
-        crowding=crowding(con, s), incidents=incidents(con, s), response=response_times(con, s),
+        crowding=crowding(con, s), vehicles=vehicles(con, s), incidents=incidents(con, s),
+        response=response_times(con, s),
     )  # fmt: skip

@@ -2,7 +2,8 @@
 its PDF printed by headless Chromium (Debian's `chromium`, which the UI tests install anyway).
 
 Per site (or one "all cameras" section when no site is configured): footfall, people present,
-crowding episodes and anomalies, incidents by type, response times, the day against the day before,
+crowding episodes and anomalies, vehicles per class (crossings per direction, zone arrivals), incidents
+by type, response times, the day against the day before,
 the busiest hours; then line counts per class and direction. Aggregates only, suppressed like every
 other analytics output ("<k" where a count is below `min_count`).
 """
@@ -19,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from safecity.analytics.config import SiteConfig
 from safecity.analytics.dashboard import SiteDashboard, Stat
-from safecity.analytics.results import Comparison, Count, PeakHours, SeriesResult
+from safecity.analytics.queries import VEHICLE_NAMES
+from safecity.analytics.results import Comparison, Count, PeakHours, SeriesResult, VehicleClass
 from safecity.analytics.service import Analytics, Cameras
 
 PDF_TIMEOUT_S = 120
@@ -101,6 +103,10 @@ def _stat_row(name: str, stat: Stat, k: int) -> list[str]:
     return [name, _n(stat.n, k), _secs(stat.p50_s), _secs(stat.p90_s)]
 
 
+def _directions(c: VehicleClass, k: int) -> str:
+    return ", ".join(f"{_esc(x.direction)} {_n(x.count, k)}" for x in c.by_direction) or "-"
+
+
 def _site_section(d: SiteDashboard, cmp: Comparison, peaks: PeakHours) -> str:
     k, t, r = d.min_count, cmp.total, d.response
     kpis = _table(
@@ -116,6 +122,11 @@ def _site_section(d: SiteDashboard, cmp: Comparison, peaks: PeakHours) -> str:
          _stat_row("Dispatch to on scene", r.dispatch_to_scene, k),
          _stat_row("Report to on scene", r.report_to_scene, k)],
     )  # fmt: skip
+    vehicles = _table(
+        ["Vehicles", "Line crossings", "Per direction", "Zone arrivals"],
+        [[VEHICLE_NAMES[c.label], _n(c.crossings, k), _directions(c, k), _n(c.arrivals, k)]
+         for c in d.vehicles.classes],
+    )  # fmt: skip
     delta = "" if t.delta is None else f" ({t.delta:+d})"
     busiest = ", ".join(f"{h:02d}:00" for h in peaks.peaks) or "-"
     chart = bar_chart(_hourly(d.footfall), [f"{h:02d}" for h in range(24)])
@@ -124,7 +135,8 @@ def _site_section(d: SiteDashboard, cmp: Comparison, peaks: PeakHours) -> str:
         f"<p class='note'>Cameras: {_esc(', '.join(d.site.cameras) or 'none visible')}</p>{kpis}"
         f"<p>Footfall against the day before: {_n(t.current, k)} vs {_n(t.previous, k)}{delta}. "
         f"Busiest hours: {busiest}.</p><h3>Footfall by hour</h3>{chart}"
-        f"<h3>Incidents by type</h3>{types}<h3>Response times</h3>{times}</section>"
+        f"<h3>Vehicles</h3>{vehicles}<h3>Incidents by type</h3>{types}"
+        f"<h3>Response times</h3>{times}</section>"
     )
 
 

@@ -138,3 +138,26 @@ class Anomaly(_Out):
     score: float = Field(description="Robust z: (observed - median) / max(1.4826 MAD, sqrt(max(median, 1)))")
     history: int = Field(description="Past hours (same weekday and hour) behind the baseline")
     direction: Literal["above", "below"]
+
+
+class DirectionCount(_Out):
+    direction: str = Field(description="The counting line's direction name (its in_name / out_name)")
+    count: Count
+
+
+class VehicleClass(_Out):
+    label: str = Field(description="car, bus (coaches), truck, motorcycle or bicycle")
+    crossings: Count = Field(description="Line crossings in every direction (traffic counts)")
+    by_direction: list[DirectionCount]
+    by_hour: list[Count] = Field(description="Line crossings per local hour of the day (24)")
+    arrivals: Count = Field(description="Zone entries (zones with enter/exit events: bays, drop-off areas)")
+    present: Count = Field(description="Vehicles in view: distinct tracks per occupancy sample, summed")
+
+
+class VehicleCounts(_Out):
+    since: datetime
+    until: datetime
+    timezone: str
+    min_count: int
+    crossings: Count = Field(description="Line crossings of all vehicle classes")
+    classes: list[VehicleClass] = Field(description="Each vehicle class, in a fixed order")

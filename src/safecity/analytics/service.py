@@ -27,6 +27,7 @@ from safecity.analytics.results import (
     Heatmap,
     PeakHours,
     SeriesResult,
+    VehicleCounts,
 )
 
 T = TypeVar("T")
@@ -129,6 +130,12 @@ class Analytics:
         s = self.scope(since, until, f)
         window = self._window(since - (until - since), until, cameras, f)
         return self.run(window, lambda con: queries.compare(con, metric, s))
+
+    def vehicles(
+        self, since: datetime, until: datetime, cameras: Cameras, f: Filters | None = None
+    ) -> VehicleCounts:
+        s = self.scope(since, until, f)
+        return self.run(self._window(since, until, cameras, f), lambda con: queries.vehicles(con, s))
 
     def anomalies(
         self, hour: datetime, cameras: Cameras, metrics: tuple[Metric, ...] | None = None

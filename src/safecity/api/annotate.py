@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import numpy as np
 import supervision as sv
 
-from safecity.api.live_privacy import mask_heads
+from safecity.api.live_privacy import LivePlates, mask_live
 from safecity.config.models import CameraConfig
 from safecity.media.snapshots import encode_jpeg
 from safecity.pipeline.analyzer import Analysis
@@ -50,10 +50,13 @@ def draw_geometry(image: np.ndarray, camera: CameraConfig) -> np.ndarray:
     return image
 
 
-def annotate(analysis: Analysis, camera: CameraConfig, *, mask: bool = True) -> np.ndarray:
-    """The analysed frame with boxes, labels, lines and zones; people's heads masked unless `mask=False`
-    (unmasked live view: `media:unredacted`, audited by the caller)."""
-    image = mask_heads(analysis.frame.image, analysis.tracks) if mask else analysis.frame.image.copy()
+def annotate(
+    analysis: Analysis, camera: CameraConfig, *, mask: bool = True, plates: LivePlates | None = None
+) -> np.ndarray:
+    """The analysed frame with boxes, labels, lines and zones; people's heads (and, given `plates`, the
+    vehicles' plates) masked unless `mask=False` (unmasked live view: `media:unredacted`, audited by the
+    caller)."""
+    image = mask_live(analysis, plates) if mask else analysis.frame.image.copy()
     draw_geometry(image, camera)
     tracks = analysis.tracks
     if len(tracks):
@@ -63,9 +66,14 @@ def annotate(analysis: Analysis, camera: CameraConfig, *, mask: bool = True) -> 
 
 
 def annotated_jpeg(
-    analysis: Analysis, camera: CameraConfig, quality: int = 75, *, mask: bool = True
+    analysis: Analysis,
+    camera: CameraConfig,
+    quality: int = 75,
+    *,
+    mask: bool = True,
+    plates: LivePlates | None = None,
 ) -> bytes:
-    return encode_jpeg(annotate(analysis, camera, mask=mask), quality)
+    return encode_jpeg(annotate(analysis, camera, mask=mask, plates=plates), quality)
 
 
 def mjpeg_part(jpeg: bytes) -> bytes:
@@ -80,6 +88,7 @@ async def jpeg_stream(
     idle_timeout_s: float = IDLE_TIMEOUT_S,
     *,
     mask: bool = True,
+    plates: LivePlates | None = None,
     allowed: Callable[[], Awaitable[bool]] | None = None,
     stopping: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[bytes]:
@@ -99,7 +108,7 @@ async def jpeg_stream(
         now = loop.time()
         if latest is not None and latest.frame.seq != last_seq:
             last_seq, last_new = latest.frame.seq, now
-            jpeg = await asyncio.to_thread(annotated_jpeg, latest, worker.camera, mask=mask)
+            jpeg = await asyncio.to_thread(annotated_jpeg, latest, worker.camera, mask=mask, plates=plates)
             yield mjpeg_part(jpeg)
         elif worker.done or now - last_new > idle_timeout_s:
             return

@@ -6,6 +6,12 @@ text detector never sees shop signs or street names. Inside each box the plate m
 (`PlateReader.locate`, no reading) finds plate-shaped text, which is obscured like a face. The models
 load on the first vehicle, once per node. If they cannot be loaded the redactor fails closed: each
 vehicle box is obscured whole, and the error is logged.
+
+Moving pictures (live view, exported clips) use a `PlateMasker`: the same location per frame, plus a
+short memory. A plate found in a vehicle box is remembered relative to that box for `hold_s`; in a later
+frame where the text detector misses it (motion blur, a glint, a steeper angle) the remembered box is
+carried onto the vehicle box that overlaps the old one most, so a plate does not flash readable for a
+frame. `ClipPlateRedactor` adds the vehicle detector, for frames that come without tracks (clips).
 """
 
 from __future__ import annotations
@@ -13,15 +19,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+import supervision as sv
 
 from safecity.media.face_redaction import blur_boxes
+from safecity.media.redaction import Redactor
+from safecity.types import class_ids
+from safecity.vision.plate_stage import VEHICLES
 from safecity.vision.plates import PlateReader
 
 log = logging.getLogger(__name__)
 VEHICLE_PAD = 0.05  # of the vehicle box on each side: plates sit on its edge
 PLATE_GROW = 0.25  # of the plate box on each side, blurred with it (the frame of the plate, stray glyphs)
+HOLD_S = 1.0  # a plate found in a vehicle box stays masked this long where the detector misses it
+HOLD_IOU = 0.3  # the vehicle box of a later frame that overlaps the remembered one this much carries it
+CLIP_FPS = 25.0  # clip frames come without times: the memory counts frames at this nominal rate
 
 
 class PlateRedactor:
@@ -63,3 +77,111 @@ class PlateRedactor:
         if plates is None:
             return blur_boxes(image, vehicle_boxes, grow=VEHICLE_PAD)
         return blur_boxes(image, plates, grow=PLATE_GROW) if len(plates) else image
+
+
+def vehicle_boxes(detections: sv.Detections) -> np.ndarray:
+    """The xyxy boxes (N, 4) of the vehicles (car, motorcycle, bus, truck) among `detections`."""
+    if not len(detections):
+        return np.zeros((0, 4), np.float32)
+    return np.asarray(detections.xyxy, np.float32)[np.isin(class_ids(detections), VEHICLES)]
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _relative(plates: np.ndarray, vehicle: np.ndarray) -> np.ndarray:
+    """Plate boxes as fractions of the vehicle box (0..1 inside it)."""
+    w, h = max(1e-3, vehicle[2] - vehicle[0]), max(1e-3, vehicle[3] - vehicle[1])
+    return (plates - vehicle[[0, 1, 0, 1]]) / np.array([w, h, w, h], np.float32)
+
+
+def _absolute(relative: np.ndarray, vehicle: np.ndarray) -> np.ndarray:
+    w, h = vehicle[2] - vehicle[0], vehicle[3] - vehicle[1]
+    return relative * np.array([w, h, w, h], np.float32) + vehicle[[0, 1, 0, 1]]
+
+
+@dataclass(slots=True)
+class _Seen:
+    vehicle: np.ndarray  # xyxy of the vehicle box the plates were found in
+    plates: np.ndarray  # (N, 4) relative to that box
+    ts: float
+
+
+class PlateMasker:
+    """Plates masked in a sequence of frames of one camera or clip: `mask(image, vehicles, ts)`.
+
+    Per frame, the plates located in each vehicle box, and for a vehicle box where none is found, the
+    plates remembered (for `hold_s`) from the overlapping vehicle box of an earlier frame. Without plate
+    models every vehicle box is obscured whole (fail closed). Thread-safe; state is per sequence, so one
+    masker per camera (live) or per clip (export)."""
+
+    def __init__(self, redactor: PlateRedactor, hold_s: float = HOLD_S) -> None:
+        self.redactor, self.hold_s = redactor, hold_s
+        self._seen: list[_Seen] = []
+        self._lock = threading.Lock()
+        self.remembered = 0  # boxes masked from memory (the detector missed them in that frame)
+
+    def boxes(self, image: np.ndarray, vehicles: np.ndarray, ts: float) -> np.ndarray | None:
+        """The plate boxes (N, 4) to obscure in this frame; None when the plate models are unavailable."""
+        vehicles = np.asarray(vehicles, np.float32).reshape(-1, 4)
+        with self._lock:
+            self._seen = [s for s in self._seen if 0 <= ts - s.ts <= self.hold_s]
+            out: list[np.ndarray] = []
+            found_now: list[_Seen] = []
+            for vehicle in vehicles:
+                found = self.redactor.plate_boxes(image, vehicle[None])
+                if found is None:
+                    return None
+                if len(found):
+                    out.append(found)
+                    found_now.append(_Seen(vehicle, _relative(found, vehicle), ts))
+                    continue
+                best = max(self._seen, key=lambda s: _iou(s.vehicle, vehicle), default=None)
+                if best is not None and _iou(best.vehicle, vehicle) >= HOLD_IOU:
+                    out.append(_absolute(best.plates, vehicle))
+                    self.remembered += len(best.plates)
+            self._seen.extend(found_now)
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 4), np.float32)
+
+    def mask(self, image: np.ndarray, vehicles: np.ndarray, ts: float) -> np.ndarray:
+        """A copy of `image` with the plates of its vehicle boxes obscured (`image` when there is none)."""
+        vehicles = np.asarray(vehicles, np.float32).reshape(-1, 4)
+        if not len(vehicles):
+            return image
+        plates = self.boxes(image, vehicles, ts)
+        if plates is None:
+            return blur_boxes(image, vehicles, grow=VEHICLE_PAD)
+        return blur_boxes(image, plates, grow=PLATE_GROW) if len(plates) else image
+
+
+class ClipPlateRedactor:
+    """A `safecity.media.redaction.Redactor` for frames without tracks (exported clips): the vehicle
+    detector finds the vehicles of each frame, a `PlateMasker` obscures their plates. One per clip."""
+
+    def __init__(
+        self, detect: Callable[[np.ndarray], sv.Detections], redactor: PlateRedactor, fps: float = CLIP_FPS
+    ) -> None:
+        self.detect, self.masker, self.fps = detect, PlateMasker(redactor), fps
+        self.frames = 0
+
+    def redact(self, image: np.ndarray) -> np.ndarray:
+        ts = self.frames / self.fps
+        self.frames += 1
+        return self.masker.mask(image, vehicle_boxes(self.detect(image)), ts)
+
+
+class RedactorChain:
+    """Redactors applied in turn (faces, then plates): itself a `Redactor`."""
+
+    def __init__(self, *redactors: Redactor) -> None:
+        self.redactors = redactors
+
+    def redact(self, image: np.ndarray) -> np.ndarray:
+        for r in self.redactors:
+            image = r.redact(image)
+        return image

@@ -1,8 +1,10 @@
 """Redaction of clips: every frame through a `Redactor` (faces and plates blurred), re-encoded.
 
 `redact_clip(src, dst, redactor)` decodes the clip, hands each BGR frame to the redactor and encodes the
-result with libx264 (re-encoding is unavoidable once pixels change). The redactor the project has is
-`safecity.media.face_redaction.FaceRedactor` (faces, CenterFace); there is no plate detector yet.
+result with libx264 (re-encoding is unavoidable once pixels change). The redactors the project has are
+`safecity.media.face_redaction.FaceRedactor` (faces, CenterFace) and
+`safecity.media.plate_redaction.ClipPlateRedactor` (plates inside detected vehicles), chained by
+`safecity.media.plate_redaction.RedactorChain`.
 `safecity.recording.export` uses this for redacted exports.
 """
 

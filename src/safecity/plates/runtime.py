@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +25,15 @@ import numpy as np
 import supervision as sv
 from sqlalchemy.orm import Session
 
-from safecity.media.plate_redaction import PlateRedactor
+from safecity.media.face_redaction import blur_boxes
+from safecity.media.plate_redaction import (
+    PLATE_GROW,
+    VEHICLE_PAD,
+    ClipPlateRedactor,
+    PlateMasker,
+    PlateRedactor,
+    vehicle_boxes,
+)
 from safecity.media.snapshots import encode_jpeg
 from safecity.media.storage import MediaStorage
 from safecity.operations.live import LiveSink
@@ -44,8 +53,19 @@ LABEL = "vehicle"
 NO_IMAGE = np.zeros((1, 1, 3), np.uint8)
 
 
+@dataclass(eq=False)
+class _Live:
+    """Live masking state of one camera: its masker and the plate boxes of the last frame masked."""
+
+    masker: PlateMasker
+    frame: tuple[int, float] | None = None  # (seq, ts): a restarted camera counts its frames again
+    boxes: np.ndarray | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class Plates:
-    """The node's plate parts: `redact_snapshot` (every camera), `step_for(camera)` (cameras that read)."""
+    """The node's plate parts: `redact_snapshot` (every camera), `mask_live` (live view), `clip_redactor`
+    (exports), `step_for(camera)` (cameras that read)."""
 
     def __init__(
         self,
@@ -63,6 +83,11 @@ class Plates:
         self._reader: PlateReader | None = None
         self._lock = threading.Lock()
         self.redactor = PlateRedactor(self.reader)
+        # live view and exports get readers of their own: a live frame must not wait behind a read (~1 s)
+        self.live_redactor = PlateRedactor(self._factory)
+        self.export_redactor = PlateRedactor(self._factory)
+        self._live: dict[str, _Live] = {}
+        self._live_lock = threading.Lock()
         self.steps: dict[str, PlateStep] = {}
 
     def _load(self) -> PlateReader:
@@ -89,6 +114,29 @@ class Plates:
             return image
         vehicles = tracks.xyxy[np.isin(class_ids(tracks), VEHICLES)]
         return self.redactor.redact(image, vehicles) if len(vehicles) else image
+
+    def mask_live(self, image: np.ndarray, analysis: Analysis) -> np.ndarray:
+        """`image` (the analysed frame, maybe already masked) with the plates of the frame's vehicle tracks
+        obscured. Located once per frame of a camera, however many viewers; remembered for a short while
+        where the detector misses a plate (`PlateMasker`). Fails closed: vehicle boxes obscured whole."""
+        vehicles = vehicle_boxes(analysis.tracks)
+        if not self.config.redact or not len(vehicles):
+            return image
+        frame = analysis.frame
+        with self._live_lock:
+            live = self._live.setdefault(frame.camera_id, _Live(PlateMasker(self.live_redactor)))
+        with live.lock:
+            if live.frame != (frame.seq, frame.ts):
+                live.boxes = live.masker.boxes(frame.image, vehicles, frame.ts)
+                live.frame = (frame.seq, frame.ts)
+            plates = live.boxes
+        if plates is None:
+            return blur_boxes(image, vehicles, grow=VEHICLE_PAD)
+        return blur_boxes(image, plates, grow=PLATE_GROW) if len(plates) else image
+
+    def clip_redactor(self, detect: Callable[[np.ndarray], sv.Detections]) -> ClipPlateRedactor | None:
+        """A new plate redactor for one clip (vehicles found by `detect`); None with `plates.redact` off."""
+        return ClipPlateRedactor(detect, self.export_redactor) if self.config.redact else None
 
     def step_for(self, camera_id: str, publish: Callable[[Event], None]) -> PlateStep | None:
         """The plate step of a camera, or None when this camera reads no plate."""

@@ -1,9 +1,11 @@
 """Clip export: audited, and redacted unless the requester holds the unblurred permission.
 
 DESIGN.md: stored clips have faces and plates blurred unless a privileged, audited request asks
-otherwise. A redacted export re-encodes the clip through a `safecity.media.redaction.Redactor`: the one
-the project has is `safecity.media.face_redaction.FaceRedactor` (CenterFace; it fails closed, obscuring
-the whole frame, when the face model is missing). Plates are NOT blurred yet: there is no plate detector.
+otherwise. A redacted export re-encodes the clip through a `safecity.media.redaction.Redactor`: the API
+gives `safecity.media.face_redaction.FaceRedactor` (CenterFace; it fails closed, obscuring the whole
+frame, when the face model is missing) chained with `safecity.media.plate_redaction.ClipPlateRedactor`
+(vehicles found by the node's detector, plates located in them by the plate models' text detector and
+held for a second where a frame misses one; it fails closed, obscuring the vehicle boxes).
 Without a redactor a redacted export is refused, never served with nothing blurred; an unredacted one
 needs `media:unredacted`. Every export, granted or refused, is an audit entry naming who, what and why;
 the entry is committed before the clip is handed back to the caller.

@@ -29,8 +29,8 @@ class PlatesConfig(BaseModel):
     threads: int = Field(1, ge=1, le=16, description="ONNX Runtime threads of the plate models")
     redact: bool = Field(
         True,
-        description="Blur plate-shaped text inside vehicle boxes of every stored snapshot (needs the plate "
-        "models; without them the vehicle boxes are blurred whole)",
+        description="Blur plate-shaped text inside vehicle boxes of every stored snapshot, live frame and "
+        "redacted clip export (needs the plate models; without them the vehicle boxes are blurred whole)",
     )
     non_hit_retention_hours: float = Field(
         24.0,

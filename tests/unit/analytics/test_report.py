@@ -30,6 +30,7 @@ def test_report_html_aggregates_only(seed: Seed) -> None:
     assert "33 vs 10 (+23)" in page and "Busiest hours: 10:00" in page  # 09:00 UTC = 10:00 in Rome
     assert "&lt;5" in page  # the 3 people at 15:00 are below min_count
     assert "track" not in page.lower()
+    assert "<h3>Vehicles</h3>" in page and "<td>Cars and taxis</td><td>8</td><td>north 8</td>" in page
 
 
 def test_bar_chart_draws_suppressed_bars_as_outlines() -> None:

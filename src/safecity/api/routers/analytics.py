@@ -3,7 +3,9 @@
 Every query is limited to the cameras the caller may see. Times: ISO 8601; without an offset they are
 local times of `analytics.timezone`. Default period: the last 24 hours. Metrics: footfall (zone entries
 of people), crossings (line crossings per class and direction), presence (people in view, summed over
-occupancy samples), crowding (crowding episodes).
+occupancy samples), crowding (crowding episodes), vehicles (line crossings of vehicle classes per class
+and direction); `/vehicles` gives the vehicle panel (per class: crossings per direction and hour, zone
+entries, vehicles in view).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from safecity.analytics.results import (
     Heatmap,
     PeakHours,
     SeriesResult,
+    VehicleCounts,
 )
 from safecity.analytics.runtime import AnalyticsJobs, analytics_for, start_jobs
 from safecity.analytics.service import Analytics, Busy, Filters, whole_hour
@@ -137,6 +140,29 @@ def series(
         until,
         lambda start, end: a.series(
             metric, start, end, who.cameras, _filters(who, camera_id, zone_id, line_id, label), bucket
+        ),
+    )
+
+
+@router.get("/vehicles", response_model=VehicleCounts)
+def vehicles(
+    a: Service,
+    who: Reader,
+    since: Time = None,
+    until: Time = None,
+    camera_id: Name = None,
+    zone_id: Name = None,
+    line_id: Name = None,
+) -> VehicleCounts:
+    """Vehicles per class (car, bus/coach, truck, motorcycle, bicycle): line crossings in total, per
+    direction and per local hour of the day; zone entries; vehicles in view (distinct vehicle tracks per
+    occupancy sample, summed). Only the cameras the caller may see."""
+    return _in_period(
+        a,
+        since,
+        until,
+        lambda start, end: a.vehicles(
+            start, end, who.cameras, _filters(who, camera_id, zone_id, line_id, None)
         ),
     )
 

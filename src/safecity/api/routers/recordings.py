@@ -4,8 +4,9 @@ Segment and clip files are served by the media route (`/api/media/<key>`, media:
 the playback route (`/api/recordings/segments/<id>/video`, media:unredacted, camera access) streams one
 segment with HTTP Range support for a <video> element, and writes an audit entry for each viewing (the
 first request of a credential for a segment, whatever its Range; not each chunk, see `api.viewing`).
-An export is redacted (faces blurred by the node's face redactor; plates are not blurred yet) unless the
-caller asks for `unredacted` and holds `media:unredacted`; granted or refused, it is an audit entry.
+An export is redacted (faces blurred by the node's face redactor, plates by the plate models inside the
+vehicles the node's detector finds in each frame) unless the caller asks for `unredacted` and holds
+`media:unredacted`; granted or refused, it is an audit entry.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import select
 
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
 from safecity.api.viewing import viewing_sessions
+from safecity.media.plate_redaction import RedactorChain
 from safecity.media.redaction import Redactor
 from safecity.media.storage import ManagedStorage, MediaNotFoundError
 from safecity.recording.config import recording_policy
@@ -182,8 +184,17 @@ def _parts(node: Node) -> tuple[ManagedStorage, Redactor | None]:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "the data center is not running on this node"
         )
-    redactor = node.biometrics.redactor if node.biometrics is not None else None
-    return storage, redactor
+    return storage, export_redactor(node)
+
+
+def export_redactor(node: Node) -> Redactor | None:
+    """A new redactor for one export: faces, then plates (`plates.redact`); None without a face redactor
+    (the export is then refused, never served unblurred). Its plate memory is that clip's own."""
+    if node.biometrics is None:
+        return None
+    plates = node.factory.plates if node.factory is not None else None
+    clip_plates = plates.clip_redactor(node.detector.detect) if plates is not None else None
+    return RedactorChain(node.biometrics.redactor, clip_plates) if clip_plates else node.biometrics.redactor
 
 
 @router.post("/{camera_id}/export", response_model=ClipOut, status_code=status.HTTP_201_CREATED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
@@ -13,19 +14,26 @@ from starlette.concurrency import run_in_threadpool
 from safecity.api.annotate import BOUNDARY, draw_geometry, jpeg_stream
 from safecity.api.camera_service import grab_image
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
-from safecity.api.live_privacy import UNREDACTED, mask_heads, record_live_view
+from safecity.api.live_privacy import UNREDACTED, mask_live, record_live_view
 from safecity.api.revalidate import Revalidator
 from safecity.api.routers.cameras import visible_camera
 from safecity.api.schemas import CameraId
 from safecity.app import App
 from safecity.media.face_redaction import default_redactor
+from safecity.media.plate_redaction import vehicle_boxes
 from safecity.media.snapshots import encode_jpeg
+from safecity.plates.runtime import Plates
 from safecity.store.cameras import to_config
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 NO_STORE = {"Cache-Control": "no-store"}
 JPEG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/jpeg": {}}, "description": "JPEG image"}}
+
+
+def node_plates(node: App) -> Plates | None:
+    """The node's plate parts (live plate masking), None on a node without cameras."""
+    return node.factory.plates if node.factory is not None else None
 
 
 def _check_unredacted(
@@ -51,7 +59,8 @@ def snapshot(
     """The latest analysed frame, in source pixels: the coordinates lines and zones are drawn in.
     `overlay=true` draws the current ones. With no worker running the camera here, a camera manager gets
     one frame straight from the source (to draw on a new or disabled camera); others get 404.
-    People's heads are masked; `unredacted=true` needs `media:unredacted` and is audited."""
+    People's heads and vehicles' plates are masked; `unredacted=true` needs `media:unredacted` and is
+    audited."""
     cfg = to_config(visible_camera(db, who, camera_id))
     _check_unredacted(db, node, who, camera_id, unredacted, stream=False)
     worker = node.workers.get(camera_id)
@@ -74,11 +83,17 @@ def snapshot(
                 f"camera {camera_id!r} has no frame: its source gave none (details in the server log)",
                 headers={"Retry-After": "5"},
             ) from exc
-        if not unredacted:  # no tracks for a frame grabbed from the source: find the faces themselves
+        if not unredacted:  # no tracks for a frame grabbed from the source: find faces and vehicles here
+            plates = node_plates(node)
+            vehicles = np.zeros((0, 4), np.float32)
+            if plates is not None and plates.config.redact:
+                vehicles = vehicle_boxes(node.detector.detect(image))
             image = default_redactor().redact(image)
+            if plates is not None and len(vehicles):
+                image = plates.redactor.redact(image, vehicles)
     elif not unredacted:
         assert analysis is not None
-        image = mask_heads(image, analysis.tracks)
+        image = mask_live(analysis, node_plates(node))
     if overlay:
         image = draw_geometry(image.copy(), cfg)
     return Response(encode_jpeg(image, 90), media_type="image/jpeg", headers=NO_STORE)
@@ -98,7 +113,8 @@ async def live(
     unredacted: bool = False,
 ) -> StreamingResponse:
     """Annotated live video (boxes, track ids, lines, zones) as MJPEG, at most the analysis rate.
-    People's heads are masked; `unredacted=true` needs `media:unredacted` and is audited once per stream.
+    People's heads and vehicles' plates are masked; `unredacted=true` needs `media:unredacted` and is
+    audited once per stream.
     The stream ends within a second when the viewer's rights change (disabled, demoted, logged out)."""
     ensure_camera_visible(who, camera_id)
     worker = node.workers.get(camera_id)
@@ -114,6 +130,7 @@ async def live(
         node.settings.api.mjpeg_max_fps,
         request.is_disconnected,
         mask=not unredacted,
+        plates=node_plates(node),
         allowed=revalidator.still_allowed,
         stopping=stopping.is_set if stopping is not None else (lambda: False),
     )

@@ -3,7 +3,7 @@
 import { get, qs, type Query } from "./api";
 
 export type Count = number | null;
-export type Metric = "footfall" | "crossings" | "presence" | "crowding";
+export type Metric = "footfall" | "crossings" | "presence" | "crowding" | "vehicles";
 export type Bucket = "hour" | "day";
 
 export const METRICS: { id: Metric; label: string; hint: string }[] = [
@@ -11,7 +11,35 @@ export const METRICS: { id: Metric; label: string; hint: string }[] = [
   { id: "crossings", label: "Line counts", hint: "crossings per class and direction" },
   { id: "presence", label: "People present", hint: "people in view, summed over samples" },
   { id: "crowding", label: "Crowding", hint: "crowding episodes per zone" },
+  { id: "vehicles", label: "Vehicles", hint: "vehicle line crossings per class and direction" },
 ];
+
+/** The detector's vehicle classes, in the order the API returns them; a coach is a bus, a taxi a car. */
+export const VEHICLE_NAMES: Record<string, string> = {
+  car: "Cars and taxis",
+  bus: "Buses and coaches",
+  truck: "Trucks",
+  motorcycle: "Motorcycles",
+  bicycle: "Bicycles",
+};
+
+export interface VehicleClass {
+  label: string;
+  crossings: Count;
+  by_direction: { direction: string; count: Count }[];
+  by_hour: Count[];
+  arrivals: Count;
+  present: Count;
+}
+
+export interface VehicleCounts {
+  since: string;
+  until: string;
+  timezone: string;
+  min_count: number;
+  crossings: Count;
+  classes: VehicleClass[];
+}
 
 export interface Key {
   camera_id: string;
@@ -98,6 +126,7 @@ export interface SiteDashboard {
   footfall: SeriesResult;
   presence: SeriesResult;
   crowding: { episodes: Count; anomalies: Count; by_hour: Count[] };
+  vehicles: VehicleCounts;
   incidents: { total: Count; by_type: { type: string; count: Count; by_hour: Count[] }[] };
   response: { report_to_dispatch: Stat; dispatch_to_scene: Stat; report_to_scene: Stat };
 }
@@ -121,6 +150,7 @@ export const api = {
   series: (f: Filter) => get<SeriesResult>(`${base}/series`, f as unknown as Query),
   peaks: (f: Filter) => get<PeakHours>(`${base}/peak-hours`, f as unknown as Query),
   compare: (f: Filter) => get<Comparison>(`${base}/compare`, f as unknown as Query),
+  vehicles: (p: Period & { camera_id?: string }) => get<VehicleCounts>(`${base}/vehicles`, p as unknown as Query),
   dwell: (p: Period & { camera_id?: string }) => get<DwellResult>(`${base}/dwell`, p as unknown as Query),
   heatmap: (camera: string, p: Period) => get<Heatmap>(`${base}/heatmap/${enc(camera)}`, p as unknown as Query),
   dashboard: (site: string, p: Period) => get<SiteDashboard>(`${base}/sites/${enc(site)}/dashboard`, p as unknown as Query),

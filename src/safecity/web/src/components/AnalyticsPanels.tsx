@@ -11,6 +11,8 @@ import {
   type Period,
   type SiteDashboard,
   type SiteInfo,
+  VEHICLE_NAMES,
+  type VehicleCounts,
 } from "../analytics";
 import { useAsync } from "../hooks";
 import type { Camera } from "../types";
@@ -163,6 +165,69 @@ export function DwellPanel({ p }: { p: Period }) {
   );
 }
 
+function VehicleTable({ d }: { d: VehicleCounts }) {
+  const k = d.min_count;
+  const directions = [...new Set(d.classes.flatMap((c) => c.by_direction.map((x) => x.direction)))].sort();
+  return (
+    <table class="grid compact" aria-label="vehicles per class">
+      <thead>
+        <tr>
+          <th>Class</th>
+          <th>Crossings</th>
+          {directions.map((dir) => (
+            <th key={dir}>{dir}</th>
+          ))}
+          <th title="entries into zones with enter/exit events (bays, drop-off areas)">Arrivals</th>
+          <th title="vehicles in view, summed over occupancy samples">In view</th>
+          <th>Busiest hours</th>
+        </tr>
+      </thead>
+      <tbody>
+        {d.classes.map((c) => (
+          <tr key={c.label}>
+            <td>{VEHICLE_NAMES[c.label] ?? c.label}</td>
+            <td><N v={c.crossings} k={k} /></td>
+            {directions.map((dir) => (
+              <td key={dir}><N v={c.by_direction.find((x) => x.direction === dir)?.count ?? null} k={k} /></td>
+            ))}
+            <td><N v={c.arrivals} k={k} /></td>
+            <td><N v={c.present} k={k} /></td>
+            <td class="small">{busiest(c.by_hour)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function busiest(hours: Count[]): string {
+  const ranked = hours.map((v, h) => [v ?? -1, h] as const).filter(([v]) => v > 0).sort((a, b) => b[0] - a[0]);
+  return ranked.slice(0, 3).map(([v, h]) => `${String(h).padStart(2, "0")}:00 ${v}`).join(" · ") || "–";
+}
+
+export function VehiclePanel({ p }: { p: Period }) {
+  const a = useAsync(() => api.vehicles(p), [p.since, p.until]);
+  return (
+    <Panel title="Vehicles" extra={a.data && <span class="muted">crossings <N v={a.data.crossings} k={a.data.min_count} /></span>}>
+      <StateView async={a} what="Counting vehicles">
+        {(d) => (
+          <>
+            <VehicleTable d={d} />
+            <Chart
+              xs={HOURS}
+              time={false}
+              bars
+              series={d.classes.filter((c) => c.crossings !== null).map((c) => ({ label: VEHICLE_NAMES[c.label] ?? c.label, values: c.by_hour }))}
+              height={150}
+            />
+            <p class="muted small">Crossings of counting lines per direction; taxis count as cars (no detector class tells them apart).</p>
+          </>
+        )}
+      </StateView>
+    </Panel>
+  );
+}
+
 function Kpi({ label, v, k }: { label: string; v: Count; k: number }) {
   return (
     <div class="kpi">
@@ -175,6 +240,8 @@ function SiteBody({ d }: { d: SiteDashboard }) {
   const k = d.min_count;
   const footfall = useMemo(() => alignSeries(d.footfall.series.map((s) => ({ label: keyLabel(s.key), points: s.points }))), [d]);
   const r = d.response;
+  const coaches = d.vehicles.classes.find((c) => c.label === "bus");
+  const cars = d.vehicles.classes.find((c) => c.label === "car");
   return (
     <>
       <div class="kpis">
@@ -182,9 +249,14 @@ function SiteBody({ d }: { d: SiteDashboard }) {
         <Kpi label="people present" v={d.presence.total} k={k} />
         <Kpi label="crowding" v={d.crowding.episodes} k={k} />
         <Kpi label="unusual levels" v={d.crowding.anomalies} k={k} />
+        <Kpi label="coaches" v={coaches?.crossings ?? null} k={k} />
+        <Kpi label="coach arrivals" v={coaches?.arrivals ?? null} k={k} />
+        <Kpi label="cars and taxis" v={cars?.crossings ?? null} k={k} />
         <Kpi label="incidents" v={d.incidents.total} k={k} />
       </div>
       <Chart xs={footfall.xs} series={footfall.series} title="Footfall per hour" height={160} />
+      <h3>Vehicles</h3>
+      <VehicleTable d={d.vehicles} />
       <h3>Incidents by type and hour</h3>
       <table class="grid compact">
         <thead><tr><th>Type</th><th>Total</th><th>Busiest hours</th></tr></thead>

@@ -1,9 +1,9 @@
-// Urban analytics: trends, peak hours, period-over-period, occupancy heatmaps, dwell times and the Safe
+// Urban analytics: trends, peak hours, period-over-period, occupancy heatmaps, dwell times, vehicles and the Safe
 // Tourism dashboard per site, for a date range kept in the URL; CSV/Parquet export and the daily report.
 import { useState } from "preact/hooks";
 import { api, type Bucket, exportUrl, type Filter, lastHours, type Metric, METRICS, reportUrl } from "../analytics";
 import "../analytics.css";
-import { ComparePanel, DwellPanel, HeatmapPanel, PeakPanel, SitePanel, TrendPanel } from "../components/AnalyticsPanels";
+import { ComparePanel, DwellPanel, HeatmapPanel, PeakPanel, SitePanel, TrendPanel, VehiclePanel } from "../components/AnalyticsPanels";
 import { Field } from "../components/ui";
 import { useCameras } from "../data";
 import { fromLocalInput, toLocalInput } from "../format";
@@ -101,6 +101,7 @@ export function AnalyticsPage() {
         <ComparePanel f={f} />
         {(cams.data ?? []).length > 0 && <HeatmapPanel p={period} cameras={cams.data ?? []} />}
         <DwellPanel p={period} />
+        <VehiclePanel p={period} />
         {(sites.data ?? []).length > 0 && <SitePanel p={period} sites={sites.data ?? []} />}
       </div>
     </div>
