@@ -155,7 +155,7 @@ class DetectorBatchConfig(Strict):
 class DetectorConfig(Strict):
     type: Literal["nanodet", "onnx"] = "nanodet"
     model: str = Field("nanodet-m-416", description="Installed model name, or a path to an .onnx file")
-    layout: Literal["nanodet", "yolov8", "yolox"] = Field(
+    layout: Literal["nanodet", "yolov8", "yolox", "centernet"] = Field(
         "nanodet", description="Output layout (docs/detectors)"
     )
     input_size: tuple[int, int] = Field((416, 416), description="(width, height) of the model input")
