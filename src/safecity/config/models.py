@@ -168,6 +168,16 @@ class DetectorConfig(Strict):
     batch: DetectorBatchConfig = DetectorBatchConfig()
 
 
+class CameraDetectorConfig(DetectorConfig):
+    """Another detector for the cameras listed (e.g. `centernet-512` where people are often partly hidden);
+    every other camera uses the node's `detector`. Each entry is its own ONNX session and scheduler."""
+
+    id: Identifier
+    cameras: tuple[Identifier, ...] = Field(
+        ..., min_length=1, description="Camera ids that use this detector"
+    )
+
+
 class TrackerConfig(Strict):
     """ByteTrack settings. The two thresholds were checked by cross-validation (bench/tracker_cv.py: tune on
     PETS09-S2L1, score on TUD-Campus, and the other way round; docs/models.md has the table): the
@@ -266,6 +276,9 @@ class Settings(Strict):
     storage: StorageConfig = StorageConfig()
     models: ModelsConfig = ModelsConfig()
     detector: DetectorConfig = DetectorConfig()
+    detectors: tuple[CameraDetectorConfig, ...] = Field(
+        (), description="Other detectors for some cameras (by camera id); the rest use `detector`"
+    )
     tracker: TrackerConfig = TrackerConfig()
     motion: MotionConfig = MotionConfig()
     classes: tuple[Label, ...] = Field(DEFAULT_CLASSES, min_length=1, description="Classes of interest")
@@ -309,8 +322,25 @@ class Settings(Strict):
             raise ValueError(f"camera ids must be unique: {', '.join(dupes)}")
         return cameras
 
+    @field_validator("detectors")
+    @classmethod
+    def _one_detector_per_camera(
+        cls, detectors: tuple[CameraDetectorConfig, ...]
+    ) -> tuple[CameraDetectorConfig, ...]:
+        ids = [d.id for d in detectors]
+        if dupes := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"detector ids must be unique: {', '.join(dupes)}")
+        cams = [c for d in detectors for c in d.cameras]
+        if dupes := sorted({c for c in cams if cams.count(c) > 1}):
+            raise ValueError(f"a camera can use one detector only: {', '.join(dupes)} listed more than once")
+        return detectors
+
     def camera_classes(self, camera: CameraConfig) -> tuple[str, ...]:
         return camera.classes or self.classes
+
+    def detector_for(self, camera_id: str) -> DetectorConfig:
+        """The detector settings of a camera: the entry of `detectors` that lists it, else `detector`."""
+        return next((d for d in self.detectors if camera_id in d.cameras), self.detector)
 
 
 def coco_ids(labels: tuple[str, ...]) -> list[int]:
