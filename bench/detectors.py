@@ -1,6 +1,7 @@
 """Detector candidates compared through the full chain (motion gate, detector, ByteTrack), MOT15 truth.
 
-    .venv/bin/python bench/detectors.py [--config config/pets2009.yaml] [--only centernet-512] [--out DIR]
+    .venv/bin/python bench/detectors.py [--config config/pets2009.yaml] [--only centernet-512]
+    .venv/bin/python bench/detectors.py --vehicles [--out artifacts/detectors]   # Intel vehicle sample
 
 For each candidate (settings overrides of `detector.*`) and each sequence of `bench/accuracy.py`:
 - HOTA / MOTA / IDF1 with the tracker's config defaults, and with tracker thresholds chosen by
@@ -138,11 +139,47 @@ def sample_frames(step: int = 25) -> list[np.ndarray]:
     return frames
 
 
+VEHICLES = ("bicycle", "car", "motorcycle", "bus", "truck")
+
+
+def vehicles(settings: dict[str, Settings], out: Path, count: int = 16) -> None:
+    """Vehicles found in `count` evenly spaced frames of the Intel `car-detection.mp4` (no ground truth:
+    the boxes are drawn into one contact sheet per candidate under `out` for inspection)."""
+    cap = cv2.VideoCapture(str(DATA / "video" / "car-detection.mp4"))
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    picks = set(np.linspace(0, total - 1, count).astype(int).tolist())
+    images, n = [], 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if n in picks:
+            images.append(frame)
+        n += 1
+    cap.release()
+    out.mkdir(parents=True, exist_ok=True)
+    for name, s in settings.items():
+        det = build_detector(unbatched(s.model_copy(update={"classes": VEHICLES})))
+        found, tiles = [], []
+        for image in images:
+            d = det.detect(image)
+            found.append(len(d))
+            tile = image.copy()
+            for x1, y1, x2, y2 in d.xyxy.astype(int).tolist():
+                cv2.rectangle(tile, (x1, y1), (x2, y2), (0, 0, 255), 3)
+            tiles.append(cv2.resize(tile, (320, 180)))
+        rows = [np.hstack(tiles[i : i + 4]) for i in range(0, len(tiles) - len(tiles) % 4, 4)]
+        cv2.imwrite(str(out / f"vehicles-{name}.jpg"), np.vstack(rows))
+        print(f"{name}: vehicles in {len(images)} frames of car-detection.mp4: {found} (total {sum(found)})")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", type=Path, default=ROOT / "config/pets2009.yaml")
     p.add_argument("--only", action="append", default=[], help="candidate name (repeatable); default: all")
     p.add_argument("--skip-timing", action="store_true")
+    p.add_argument("--vehicles", action="store_true", help="only the Intel vehicle sample (contact sheets)")
+    p.add_argument("--out", type=Path, default=ROOT / "artifacts/detectors")
     args = p.parse_args()
     if not DATA.is_dir():
         print(f"shared data not found at {DATA}", file=sys.stderr)
@@ -150,6 +187,9 @@ def main() -> int:
     base = load_settings(args.config)
     names = args.only or list(CANDIDATES)
     settings = {name: with_overrides(base, CANDIDATES[name]) for name in names}
+    if args.vehicles:
+        vehicles(settings, args.out)
+        return 0
     if not args.skip_timing:
         frames = sample_frames()
         ms = timing(settings, frames)
