@@ -261,7 +261,7 @@ def main() -> int:
         )
         gt = load_gt(seq.gt)
         frames = int(max(gt[:, 0].max(), analyzer.times.frames))
-        metrics = score(gt, tr, frames)
+        metrics: dict[str, object] = {**score(gt, tr, frames)}
         metrics["frames"] = analyzer.times.frames
         metrics["detector_runs"] = analyzer.times.detector_runs
         metrics["region_runs"] = analyzer.times.region_runs

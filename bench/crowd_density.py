@@ -88,7 +88,7 @@ def frames() -> list[tuple[str, np.ndarray, int]]:
             if not ok:
                 break
             if n % step == 0:
-                out.append((f"{seq.name}#{n + 1}", image, int((gt[:, 0] == n + 1).sum())))
+                out.append((f"{seq.name}#{n + 1}", np.asarray(image), int((gt[:, 0] == n + 1).sum())))
             n += 1
         cap.release()
     return out
@@ -105,7 +105,7 @@ def main() -> int:
     csrnet = make_session(csrnet_onnx(args.csrnet), settings.detector.threads)
     rows, ms = [], []
     samples = frames()
-    kite = cv2.imread(str(DATA / "images" / "kite.jpg"))
+    kite = np.asarray(cv2.imread(str(DATA / "images" / "kite.jpg")))
     for label, image, true in [*samples, ("kite.jpg", kite, -1)]:
         detected = len(detector.detect(image))
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
@@ -120,11 +120,11 @@ def main() -> int:
         )
     for seq in SEQUENCES:
         r = [(t, d, c) for label, t, d, c in rows if label.startswith(seq.name)]
-        true, det, dens = (np.array(v, np.float64) for v in zip(*r, strict=True))
+        truth, det, dens = (np.array([row[i] for row in r], np.float64) for i in range(3))
         print(
-            f"{seq.name} ({len(r)} frames, {true.min():.0f}-{true.max():.0f} people): "
-            f"detector MAE {np.abs(det - true).mean():.2f} (mean ratio {np.mean(det / true):.2f}); "
-            f"CSRNet MAE {np.abs(dens - true).mean():.2f} (mean ratio {np.mean(dens / true):.2f})"
+            f"{seq.name} ({len(r)} frames, {truth.min():.0f}-{truth.max():.0f} people): "
+            f"detector MAE {np.abs(det - truth).mean():.2f} (mean ratio {np.mean(det / truth):.2f}); "
+            f"CSRNet MAE {np.abs(dens - truth).mean():.2f} (mean ratio {np.mean(dens / truth):.2f})"
         )
     print(
         f"CSRNet ms per frame ({settings.detector.threads} threads, full frame): median {np.median(ms):.0f}"

@@ -45,7 +45,8 @@ from accuracy import (
 )
 from safecity.app import build_detector
 from safecity.config import load_settings
-from safecity.config.models import Settings
+from safecity.config.models import DetectorConfig, Settings
+from safecity.vision.detector import Detector
 
 CANDIDATES: dict[str, list[str]] = {
     "nanodet-m-416": [],
@@ -91,7 +92,11 @@ class Replay:
 
 def with_detector(detector: Any, fn: Any) -> Any:
     original = accuracy.build_detector
-    accuracy.build_detector = lambda _s: detector  # type: ignore[assignment]
+
+    def chosen(settings: Settings, config: DetectorConfig | None = None) -> Detector:
+        return detector
+
+    accuracy.build_detector = chosen
     try:
         return fn()
     finally:

@@ -114,11 +114,10 @@ def decode_yolox(outputs: list[np.ndarray], class_ids: np.ndarray, threshold: fl
 
 
 def decode_centernet(outputs: list[np.ndarray], class_ids: np.ndarray, threshold: float) -> RawBoxes:
-    heat, sides = (o.reshape(o.shape[-3:]) for o in sorted(outputs, key=lambda o: o.shape[-1], reverse=True))
-    if heat.shape[-1] != COCO_CLASS_COUNT or sides.shape[-1] != 4:
-        raise ValueError(
-            f"centernet layout: expected [H, W, 80] and [H, W, 4], got {heat.shape}, {sides.shape}"
-        )
+    shapes = [o.shape for o in outputs]
+    if len(outputs) != 2 or sorted(s[-1] for s in shapes) != [4, COCO_CLASS_COUNT]:
+        raise ValueError(f"centernet layout: expected [1, H, W, 80] and [1, H, W, 4] outputs, got {shapes}")
+    heat, sides = (o.reshape(o.shape[-3:]) for o in sorted(outputs, key=lambda o: -o.shape[-1]))
     sub = heat[..., class_ids]  # (h, w, k): the classes of interest only
     rows, cols, cls = np.nonzero(sub >= threshold)
     if len(rows) == 0:
