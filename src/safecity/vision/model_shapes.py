@@ -98,3 +98,56 @@ def flexible_nanodet(path: Path, input_size: tuple[int, int] | None = None) -> b
     _free_io(model, input_size)
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+def flexible_centernet(path: Path) -> bytes:
+    """The converted CenterNet graph (NHWC input, free batch) freed in height and width too, for motion
+    regions: its three 2x upsampling Resize nodes get their output size from the input's shape (Shape +
+    Concat, as the converter emits them for a free batch) and constant spatial sizes; they are rewritten to
+    scale factors computed from the sizes at the converted input size. Sides must stay multiples of 32."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    if len(graph.input) != 1:
+        raise ValueError(f"{path.name}: expected one input, found {len(graph.input)}")
+    shapes = _static_shapes(model)
+    inits = _initializers(graph)
+    producers = {out: node for node in graph.node for out in node.output}
+    for node in graph.node:
+        if node.op_type != "Resize" or len(node.input) < 4 or not node.input[3]:
+            continue
+        concat = producers.get(node.input[3])
+        spatial = concat.input[1] if concat is not None and concat.op_type == "Concat" else None
+        if spatial not in inits:
+            raise ValueError(f"{node.name}: its sizes are not a Shape + constant Concat")
+        src = np.array(shapes[node.input[0]][2:], np.float32)
+        hw = numpy_helper.to_array(inits[spatial]).astype(np.float32)
+        if len(src) != 2 or not np.all(src > 0):
+            raise ValueError(f"{node.name}: cannot infer the input shape to turn its sizes into scales")
+        name = f"{node.name}/scales"
+        graph.initializer.append(
+            numpy_helper.from_array(np.concatenate([[1, 1], hw / src]).astype(np.float32), name)
+        )
+        del node.input[3]
+        node.input[2] = name
+    _drop_unused_nodes(graph)
+    _drop_unused(graph)
+    dims = graph.input[0].type.tensor_type.shape.dim
+    dims[0].dim_param, dims[1].dim_param, dims[2].dim_param = "batch", "height", "width"
+    for out in graph.output:
+        for j, d in enumerate(out.type.tensor_type.shape.dim):
+            d.dim_param = "batch" if j == 0 else f"{out.name}_d{j}"
+    del graph.value_info[:]
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def _drop_unused_nodes(graph: onnx.GraphProto) -> None:
+    """Remove nodes none of whose outputs is used (repeatedly: the Shape feeding a removed Concat)."""
+    outputs = {o.name for o in graph.output}
+    while True:
+        used = {name for node in graph.node for name in node.input} | outputs
+        dead = [n for n in graph.node if not any(o in used for o in n.output)]
+        if not dead:
+            return
+        for node in dead:
+            graph.node.remove(node)
