@@ -31,3 +31,14 @@ def test_a_missing_optional_model_says_how_to_install_it(tmp_path: Path) -> None
         model_path(tmp_path, "centernet-512")
     with pytest.raises(ModelNotInstalledError, match=r"run `safecity models install`$"):
         model_path(tmp_path, "nanodet-m-416")
+
+
+def test_cli_refuses_an_unknown_optional_model_before_fetching(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from safecity.cli import app
+
+    result = CliRunner().invoke(app, ["models", "install", "--cache-dir", str(tmp_path), "--with", "yolo-x"])
+    assert result.exit_code == 2
+    assert "optional models are centernet-512" in result.output
+    assert not any(tmp_path.iterdir())
