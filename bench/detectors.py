@@ -212,7 +212,8 @@ def main() -> int:
             frames_n = int(max(gt[:, 0].max(), analyzer.times.frames))
             m = score(gt, tr, frames_n)
             print(
-                f"{name} {seq.name} (tracker defaults {default}): HOTA {m['HOTA']:.3f} MOTA {m['MOTA']:.3f} "
+                f"{name} {seq.name} (tracker defaults {default}): HOTA {m['HOTA']:.3f} (DetA {m['DetA']:.3f} "
+                f"AssA {m['AssA']:.3f}) MOTA {m['MOTA']:.3f} "
                 f"IDF1 {m['IDF1']:.3f} FP {m['FP']} FN {m['FN']} IDSW {m['IDSW']}; chain "
                 f"{1000 * seconds / max(1, analyzer.times.frames):.1f} ms/frame",
                 flush=True,
