@@ -50,34 +50,3 @@ def test_centernet_runs_a_batch(centernet: InstalledModel, shared_data: Path) ->
     batch = det.detect_batch([image, cv2.flip(image, 1)])
     np.testing.assert_allclose(batch[0].xyxy, single.xyxy, atol=1e-3)
     assert len(batch[1]) == len(single)
-
-
-def test_freed_graph_is_identical_and_takes_other_sizes(centernet: InstalledModel, shared_data: Path) -> None:
-    import onnxruntime as ort
-
-    from safecity.vision.model_shapes import flexible_centernet
-
-    image = cv2.imread(str(shared_data / "images" / "bus.jpg"))
-    x = cv2.cvtColor(cv2.resize(image, (512, 512)), cv2.COLOR_BGR2RGB).astype(np.float32)[None]
-    fixed = ort.InferenceSession(str(centernet.path), providers=["CPUExecutionProvider"])
-    free = ort.InferenceSession(flexible_centernet(centernet.path), providers=["CPUExecutionProvider"])
-    name = fixed.get_inputs()[0].name
-    for a, b in zip(fixed.run(None, {name: x}), free.run(None, {name: x}), strict=True):
-        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-2)
-    small = cv2.cvtColor(cv2.resize(image, (320, 224)), cv2.COLOR_BGR2RGB).astype(np.float32)[None]
-    assert [o.shape for o in free.run(None, {name: small})] == [(1, 56, 80, 80), (1, 56, 80, 4)]
-
-
-def test_centernet_on_a_motion_region_finds_the_people_in_it(
-    centernet: InstalledModel, shared_data: Path
-) -> None:
-    image = cv2.imread(str(shared_data / "images" / "bus.jpg"))  # 810 x 1080
-    det = OnnxDetector(
-        centernet.path, layout="centernet", input_size=(512, 512), class_ids=[0], confidence=0.3, threads=2
-    )
-    whole = det.detect(image)
-    region = np.array([[0, 300, 420, 1000]])  # the two people on the left
-    inside = whole[(whole.xyxy[:, 0] >= 0) & (whole.xyxy[:, 2] <= 420) & (whole.xyxy[:, 1] >= 300)]
-    found = det.detect_regions(image, region)
-    assert len(inside) >= 2 and len(found) == len(inside), (found, inside)
-    assert np.all(np.abs(np.sort(found.xyxy, axis=0) - np.sort(inside.xyxy, axis=0)) < 40)

@@ -17,7 +17,7 @@ import onnxruntime as ort
 import supervision as sv
 
 from safecity.vision.decoders import RawBoxes, decode_centernet, decode_nanodet, decode_yolov8, decode_yolox
-from safecity.vision.model_shapes import flexible_centernet, flexible_nanodet
+from safecity.vision.model_shapes import flexible_nanodet
 from safecity.vision.providers import session_providers
 from safecity.vision.regions import model_side
 
@@ -155,15 +155,15 @@ class OnnxDetector:
     def _crops(self) -> ort.InferenceSession:
         with self._crop_lock:
             if self._crop_session is None:
-                free = flexible_nanodet if self.layout == "nanodet" else flexible_centernet
-                self._crop_session = make_session(free(self._model), self._threads, self._provider)
+                graph = flexible_nanodet(self._model)
+                self._crop_session = make_session(graph, self._threads, self._provider)
             return self._crop_session
 
     def detect_regions(self, image: np.ndarray, regions: np.ndarray) -> sv.Detections:
         """Detections in the given regions (k, 4 frame pixels; see vision.regions) of `image`, each run at
-        the whole frame's scale. NanoDet and CenterNet (their freed graphs take any multiple-of-32 input);
-        other layouts run the whole frame."""
-        if self.layout not in ("nanodet", "centernet"):  # other exports may pin their input size
+        the whole frame's scale. NanoDet only (its freed graph takes any multiple-of-32 input); other
+        layouts run the whole frame."""
+        if self.layout != "nanodet":  # other exports may pin their input size: the whole frame
             return self.detect(image)
         h, w = image.shape[:2]
         sx, sy = self.input_size[0] / w, self.input_size[1] / h
@@ -172,11 +172,8 @@ class OnnxDetector:
             size = (model_side(x2 - x1, sx), model_side(y2 - y1, sy))
             crop = image[y1:y2, x1:x2]
             prep = prepare(crop, self.layout, size)
-            outputs = list(self._crops().run(None, {self.input_name: prep.tensor}))
-            if self.layout == "nanodet":
-                raw = decode_nanodet(outputs, size, self.class_ids, self.confidence)
-            else:
-                raw = decode_centernet(outputs, self.class_ids, self.confidence)
+            outputs = self._crops().run(None, {self.input_name: prep.tensor})
+            raw = decode_nanodet(list(outputs), size, self.class_ids, self.confidence)
             if len(raw.score):
                 shifted = Prepared(
                     prep.tensor, prep.scale_x, prep.scale_y, -x1 * prep.scale_x, -y1 * prep.scale_y
