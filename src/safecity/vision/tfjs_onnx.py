@@ -20,7 +20,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -277,10 +277,34 @@ def convert_graph(graph: TfjsGraph, *, name: str = "tfjs_graph", doc: str = "") 
     return model
 
 
-def convert_tfjs_to_onnx(model_json: Path, *, name: str | None = None) -> onnx.ModelProto:
-    """Load ``model_json`` (+ shards) and convert it; the graph is named after the file unless ``name``."""
+def convert_tfjs_to_onnx(
+    model_json: Path,
+    *,
+    name: str | None = None,
+    outputs: Sequence[str] | None = None,
+    free_batch: bool = False,
+) -> onnx.ModelProto:
+    """Load ``model_json`` (+ shards) and convert it; the graph is named after the file unless ``name``.
+
+    ``outputs`` replaces the signature's outputs (tensor refs): only what they depend on is converted, so
+    a post-processing tail the converter does not support (TopK, gathers) can be left to the caller.
+    ``free_batch`` makes dimension 0 of every input free (a batch of frames per run)."""
     graph = load_tfjs_graph(model_json)
+    if outputs is not None:
+        graph = replace(graph, outputs=tuple(map(_tensor_ref, outputs)))
+    if free_batch:
+        graph = replace(
+            graph, nodes=tuple(_free_batch(n) if n.op == "Placeholder" else n for n in graph.nodes)
+        )
     return convert_graph(graph, name=name or model_json.stem, doc=f"converted from TF.js {model_json.name}")
+
+
+def _free_batch(node: TfjsNode) -> TfjsNode:
+    shape = attr_value(node, "shape", "shape", {})
+    dims = [dict(d) for d in shape.get("dim", [])]
+    if dims:
+        dims[0]["size"] = "-1"
+    return replace(node, attr={**node.attr, "shape": {"shape": {**shape, "dim": dims}}})
 
 
 def save_onnx(model: onnx.ModelProto, path: Path) -> None:

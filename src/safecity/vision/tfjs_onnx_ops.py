@@ -273,18 +273,51 @@ def _groups(node: TfjsNode, in_channels: int, filter_in: int) -> int:
     return in_channels // filter_in
 
 
+def _fused_ops(node: TfjsNode) -> list[str]:
+    """The ``fused_ops`` of a grappler-fused op (``_FusedConv2D``, ``FusedDepthwiseConv2dNative``)."""
+    raw = attr_value(node, "fused_ops", "list", {})
+    return [base64.b64decode(s).decode() for s in raw.get("s", [])]
+
+
+def _emit_activation(b: GraphBuilder, node: TfjsNode, act: str, x: str, out: str) -> None:
+    if act == "Relu6":  # TF Relu6 = min(max(x, 0), 6)
+        lo = b.initializer(f"{node.name}/relu6_min", np.array(0, np.float32))
+        hi = b.initializer(f"{node.name}/relu6_max", np.array(6, np.float32))
+        b.emit("Clip", [x, lo, hi], [out], f"{node.name}/relu6")
+    elif act in ("Relu", "Sigmoid", "Elu"):
+        b.emit(act, [x], [out], f"{node.name}/{act.lower()}")
+    else:
+        raise TfjsConversionError(f"node {node.name!r}: fused activation {act!r} is not supported")
+
+
 def _conv2d(b: GraphBuilder, node: TfjsNode) -> None:
+    """Conv2D and DepthwiseConv2dNative, plain or fused (grappler's BiasAdd [+ activation])."""
     fmt = _data_format(node)
     x = b.value(node.inputs[0])
-    w = b.const(node.inputs[1], node)  # TF filter: [kh, kw, in / groups, out]
+    w = b.const(node.inputs[1], node)  # TF filter: [kh, kw, in / groups, out]; depthwise: [kh, kw, in, mult]
     n, c, h, wd = (x.shape[i] for i in _to_nchw(fmt))
     dilations = _spatial(attr_ints(node, "dilations", [1, 1, 1, 1]), fmt)
     attrs, out_hw = _window(node, fmt, (h, wd), w.shape[:2], dilations)
-    attrs.update(dilations=dilations, group=_groups(node, c, w.shape[2]))
-    weights = b.initializer(f"{node.name}/weights", w.transpose(3, 2, 0, 1).astype(w.dtype))
+    if "Depthwise" in node.op:  # one group per input channel, `mult` filters each, channel-major outputs
+        kh, kw, cin, mult = w.shape
+        attrs.update(dilations=dilations, group=int(cin))
+        filters = w.reshape(kh, kw, 1, cin * mult).transpose(3, 2, 0, 1)
+    else:
+        attrs.update(dilations=dilations, group=_groups(node, c, w.shape[2]))
+        filters = w.transpose(3, 2, 0, 1)
+    inputs = [b.physical(x, _to_nchw(fmt)), b.initializer(f"{node.name}/weights", filters.astype(w.dtype))]
+    fused = _fused_ops(node) if node.op.startswith(("_Fused", "Fused")) else []
+    if fused and (fused[0] != "BiasAdd" or len(fused) > 2):
+        raise TfjsConversionError(f"node {node.name!r}: fused ops {fused} are not supported")
+    if fused:
+        bias = b.const(node.inputs[2], node).reshape(-1).astype(filters.dtype)
+        inputs.append(b.initializer(f"{node.name}/bias", bias))
     out = b.out(node)
-    b.emit("Conv", [b.physical(x, _to_nchw(fmt)), weights], [out], node.name, **attrs)
-    _set_nchw(b, node.ref(), out, fmt, (n, w.shape[3], *out_hw), x.elem_type)
+    conv_out = f"{node.name}/conv" if len(fused) == 2 else out
+    b.emit("Conv", inputs, [conv_out], node.name, **attrs)
+    if len(fused) == 2:
+        _emit_activation(b, node, fused[1], conv_out, out)
+    _set_nchw(b, node.ref(), out, fmt, (n, filters.shape[0], *out_hw), x.elem_type)
 
 
 def _max_pool(b: GraphBuilder, node: TfjsNode) -> None:
@@ -373,6 +406,31 @@ def _unary(onnx_op: str) -> Handler:
         b.set(node.ref(), out, x.shape, x.perm, x.elem_type)
 
     return handler
+
+
+def _relu6(b: GraphBuilder, node: TfjsNode) -> None:
+    x = b.value(node.inputs[0])
+    out = b.out(node)
+    _emit_activation(b, node, "Relu6", x.name, out)
+    b.set(node.ref(), out, x.shape, x.perm, x.elem_type)
+
+
+def _mean(b: GraphBuilder, node: TfjsNode) -> None:
+    """TF Mean over constant axes; kept axes stay in the input's layout (``keep_dims``) or are dropped."""
+    x = b.value(node.inputs[0])
+    rank = len(x.shape)
+    axes = sorted({int(a) % rank for a in b.const(node.inputs[1], node).reshape(-1)})
+    keep = bool(attr_value(node, "keep_dims", "b", False))
+    out = b.out(node)
+    # logical axis a is physical axis perm[a]; opset 17 ReduceMean takes its axes as an attribute
+    b.emit("ReduceMean", [x.name], [out], node.name, axes=sorted(x.perm[a] for a in axes), keepdims=int(keep))
+    if keep:
+        b.set(node.ref(), out, [1 if i in axes else d for i, d in enumerate(x.shape)], x.perm, x.elem_type)
+        return
+    kept = [a for a in range(rank) if a not in axes]
+    physical = sorted(x.perm[a] for a in kept)
+    perm = tuple(physical.index(x.perm[a]) for a in kept)
+    b.set(node.ref(), out, [x.shape[a] for a in kept], perm, x.elem_type)
 
 
 def _axis(b: GraphBuilder, node: TfjsNode, ref: str, rank: int) -> int:
@@ -493,11 +551,19 @@ def _needs_constants(b: GraphBuilder, node: TfjsNode) -> None:
 HANDLERS: dict[str, Handler] = {
     "Identity": _identity,
     "Conv2D": _conv2d,
+    "_FusedConv2D": _conv2d,
+    "DepthwiseConv2dNative": _conv2d,
+    "FusedDepthwiseConv2dNative": _conv2d,
     "MaxPool": _max_pool,
     "Pad": _pad,
     "PadV2": _pad,
     "Add": _binary("Add"),
     "AddV2": _binary("Add"),
+    "Mul": _binary("Mul"),
+    "Sub": _binary("Sub"),
+    "Relu": _unary("Relu"),
+    "Relu6": _relu6,
+    "Mean": _mean,
     "LeakyRelu": _unary("LeakyRelu"),
     "Sigmoid": _unary("Sigmoid"),
     "ConcatV2": _concat,

@@ -539,3 +539,104 @@ def test_constant_and_input_graph_outputs(tmp_path: Path) -> None:
     np.testing.assert_array_equal(c, [1, 2])
     np.testing.assert_array_equal(x, [3, 4])
     np.testing.assert_array_equal(y, [4, 6])
+
+
+def _fused(*ops: str) -> dict[str, Any]:
+    return {"list": {"s": [base64.b64encode(op.encode()).decode() for op in ops]}}
+
+
+def test_fused_conv_and_depthwise_convs(tmp_path: Path) -> None:
+    """Grappler's _FusedConv2D (BiasAdd + Relu), FusedDepthwiseConv2dNative (channel multiplier 2, BiasAdd)
+    and a plain DepthwiseConv2dNative, as MobileNet graphs exported to TF.js have them."""
+    x = RNG.normal(size=(1, 9, 10, 4)).astype(np.float32)
+    w = RNG.normal(size=(3, 3, 4, 6)).astype(np.float32)
+    bias = RNG.normal(size=6).astype(np.float32)
+    dw = RNG.normal(size=(3, 3, 6, 2)).astype(np.float32)
+    dw_bias = RNG.normal(size=12).astype(np.float32)
+    dw2 = RNG.normal(size=(3, 3, 12, 1)).astype(np.float32)
+    m = TfjsModel()
+    m.placeholder("x", [1, 9, 10, 4])
+    for name, value in (("w", w), ("bias", bias), ("dw", dw), ("dw_bias", dw_bias), ("dw2", dw2)):
+        m.const(name, value, quantize="float16" if name == "w" else None)
+    same, valid = _s("SAME"), _s("VALID")
+    m.op("conv", "_FusedConv2D", ["x", "w", "bias"], strides=_ints([1, 2, 2, 1]), padding=same,
+         fused_ops=_fused("BiasAdd", "Relu"), num_args={"i": "1"})  # fmt: skip
+    m.op("dwc", "FusedDepthwiseConv2dNative", ["conv", "dw", "dw_bias"], strides=_ints([1, 1, 1, 1]),
+         padding=same, fused_ops=_fused("BiasAdd"), num_args={"i": "1"})  # fmt: skip
+    m.op("dwc2", "DepthwiseConv2dNative", ["dwc", "dw2"], strides=_ints([1, 1, 1, 1]), padding=valid)
+    model = convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["conv", "dwc", "dwc2"]))
+    conv, dwc, dwc2 = run(model, {"x:0": x})
+    w16 = w.astype(np.float16).astype(np.float32)
+    ref = np.maximum(ref_conv_nhwc(x, w16, 2, (same_pads(9, 3, 2, 1), same_pads(10, 3, 2, 1))) + bias, 0)
+    ref_dw = ref_conv_nhwc(ref, dw.reshape(3, 3, 1, 12), 1, ((1, 1), (1, 1)), groups=6) + dw_bias
+    ref_dw2 = ref_conv_nhwc(ref_dw, dw2.reshape(3, 3, 1, 12), 1, ((0, 0), (0, 0)), groups=12)
+    for got, expected in ((conv, ref), (dwc, ref_dw), (dwc2, ref_dw2)):
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    assert op_counts(model)["Conv"] == 3 and op_counts(model)["Add"] == 0, "biases live in the Convs"
+
+
+def test_fused_conv_with_an_unsupported_fusion_is_refused(tmp_path: Path) -> None:
+    m = TfjsModel()
+    m.placeholder("x", [1, 4, 4, 2])
+    m.const("w", np.ones((1, 1, 2, 2)))
+    m.const("b", np.ones(2))
+    m.op("conv", "_FusedConv2D", ["x", "w", "b"], padding=_s("VALID"), fused_ops=_fused("BiasAdd", "Tanh"))
+    with pytest.raises(TfjsConversionError, match="Tanh"):
+        convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["conv"]))
+
+
+def test_hard_swish_squeeze_excite_mean_sub(tmp_path: Path) -> None:
+    """MobileNetV3's hard-swish (Mul, Add, Relu6) and squeeze-excite (Mean keep_dims, Mul), a Mean that
+    drops axes, and Sub with a constant first, applied to an NHWC conv result (physically NCHW)."""
+    x = (4 * RNG.normal(size=(1, 6, 7, 3))).astype(np.float32)
+    w = RNG.normal(size=(1, 1, 3, 5)).astype(np.float32)
+    m = TfjsModel()
+    m.placeholder("x", [1, 6, 7, 3])
+    m.const("w", w)
+    m.const("sixth", 1 / 6)
+    m.const("three", 3.0)
+    m.const("spatial", [1, 2], np.int32)
+    m.const("offset", np.arange(5, dtype=np.float32))
+    m.op("conv", "Conv2D", ["x", "w"], strides=_ints([1, 1, 1, 1]), padding=_s("VALID"))
+    m.op("scaled", "Mul", ["sixth", "conv"])
+    m.op("plus3", "Add", ["conv", "three"])
+    m.op("r6", "Relu6", ["plus3"])
+    m.op("hswish", "Mul", ["scaled", "r6"])
+    m.op("se_mean", "Mean", ["hswish", "spatial"], keep_dims={"b": True})
+    m.op("se", "Mul", ["hswish", "se_mean"])
+    m.op("relu", "Relu", ["se"])
+    m.op("pooled", "Mean", ["relu", "spatial"], keep_dims={"b": False})
+    m.op("sub", "Sub", ["offset", "pooled"])
+    model = convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["se", "sub"]))
+    se, sub = run(model, {"x:0": x})
+    conv = ref_conv_nhwc(x, w, 1, ((0, 0), (0, 0)))
+    hswish = conv / 6 * np.clip(conv + 3, 0, 6)
+    ref_se = hswish * hswish.mean(axis=(1, 2), keepdims=True)
+    ref_sub = np.arange(5) - np.maximum(ref_se, 0).mean(axis=(1, 2))
+    np.testing.assert_allclose(se, ref_se, rtol=1e-4, atol=1e-4)
+    assert sub.shape == (1, 5)
+    np.testing.assert_allclose(sub, ref_sub, rtol=1e-4, atol=1e-4)
+    assert op_counts(model)["Clip"] == 1 and op_counts(model)["ReduceMean"] == 2
+
+
+def test_outputs_override_prunes_an_unsupported_tail_and_frees_the_batch(tmp_path: Path) -> None:
+    """CenterNet's case: the signature's output needs TopKV2 (unsupported); converting up to the heatmap
+    leaves it out, and `free_batch` lets one run take several frames."""
+    m = TfjsModel()
+    m.placeholder("x", [1, 4, 4, 2])
+    m.const("w", np.ones((1, 1, 2, 3)))
+    m.const("k", 2, np.int32)
+    m.const("flat", [1, -1], np.int32)
+    m.op("conv", "Conv2D", ["x", "w"], padding=_s("VALID"))
+    m.op("heat", "Sigmoid", ["conv"])
+    m.op("reshaped", "Reshape", ["heat", "flat"])
+    m.op("top", "TopKV2", ["reshaped", "k"])
+    path = m.write(tmp_path, ["x"], ["top"])
+    with pytest.raises(UnsupportedOpError, match="TopKV2"):
+        convert_tfjs_to_onnx(path)
+    model = convert_tfjs_to_onnx(path, outputs=["heat"], free_batch=True)
+    assert [o.name for o in model.graph.output] == ["heat:0"]
+    x = RNG.normal(size=(3, 4, 4, 2)).astype(np.float32)
+    (heat,) = run(model, {"x:0": x})
+    np.testing.assert_allclose(heat, sigmoid(x.sum(axis=3, keepdims=True).repeat(3, axis=3)), rtol=1e-5)
