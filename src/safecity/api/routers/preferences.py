@@ -1,0 +1,61 @@
+"""A signed-in user's own display preferences (any role): `GET` and `PUT /api/me/preferences`.
+
+`time_zone` is "site" (every time shown in `site.timezone`, the default) or "browser" (the zone of the
+browser the user is on); the alert sound's mute and volume. Kept on the server, so they follow the user.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from safecity.accounts.models import UserPreferenceRow
+from safecity.api.deps import DbSession, Node, Principal, require_user
+
+router = APIRouter(prefix="/me", tags=["auth"])
+Caller = Annotated[Principal, Depends(require_user())]
+
+
+class Preferences(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    time_zone: Literal["site", "browser"] = Field(
+        "site", description="site: times in the site's zone; browser: in the zone of the user's browser"
+    )
+    sound_muted: bool | None = Field(None, description="Alert sound off (null: not chosen yet)")
+    sound_volume: float | None = Field(None, ge=0, le=1, description="Alert sound volume 0..1")
+
+
+class PreferencesOut(Preferences):
+    site_zone: str = Field(description="The site's zone (site.timezone)")
+
+
+def _out(node: Node, row: UserPreferenceRow | None) -> PreferencesOut:
+    if row is None:
+        return PreferencesOut(site_zone=node.settings.site.timezone)
+    return PreferencesOut(
+        time_zone="browser" if row.time_zone == "browser" else "site",
+        sound_muted=row.sound_muted,
+        sound_volume=row.sound_volume,
+        site_zone=node.settings.site.timezone,
+    )
+
+
+@router.get("/preferences", response_model=PreferencesOut)
+def get_preferences(db: DbSession, node: Node, who: Caller) -> PreferencesOut:
+    return _out(node, db.get(UserPreferenceRow, who.user_id))
+
+
+@router.put("/preferences", response_model=PreferencesOut)
+def put_preferences(body: Preferences, db: DbSession, node: Node, who: Caller) -> PreferencesOut:
+    """Replace the caller's preferences."""
+    row = db.get(UserPreferenceRow, who.user_id)
+    if row is None:
+        row = UserPreferenceRow(user_id=who.user_id)
+        db.add(row)
+    row.time_zone, row.sound_muted, row.sound_volume = body.time_zone, body.sound_muted, body.sound_volume
+    row.updated_at = datetime.now(UTC)
+    db.flush()
+    return _out(node, row)
