@@ -249,7 +249,7 @@ export function AlertsPage() {
           <tbody>
             {list.map((a, i) => {
               const id = String(a.id);
-              const snap = mediaUrl(a.snapshot ?? null);
+              const snap = can("media:read") ? mediaUrl(a.snapshot ?? null) : null; // no broken pictures
               return (
                 <tr
                   key={id}

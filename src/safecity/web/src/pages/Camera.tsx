@@ -49,6 +49,7 @@ function Stats({ id, camera }: { id: string; camera: Camera }) {
 }
 
 function RecentEvents({ id }: { id: string }) {
+  const { can } = useSession(); // snapshots need media:read: without it, no picture rather than a broken one
   const ev = useAsync(() => get<{ items: SafeEvent[] } | SafeEvent[]>("/api/events", { camera_id: id, limit: 15 }).then(items), [id]);
   useLive(["event"], (msg) => {
     const e = msg.data as unknown as SafeEvent;
@@ -60,7 +61,7 @@ function RecentEvents({ id }: { id: string }) {
         <ul class="mini-events">
           {list.map((e) => (
             <li key={e.id}>
-              {e.snapshot && <img src={mediaUrl(e.snapshot)!} alt="" loading="lazy" />}
+              {e.snapshot && can("media:read") && <img src={mediaUrl(e.snapshot)!} alt="" loading="lazy" />}
               <span class="mono">{fmtTime(e.start)}</span> {humanize(e.kind)} {e.label ?? ""} {e.direction ?? ""}
               {e.zone_id ? ` · ${e.zone_id}` : ""}
               {e.line_id ? ` · ${e.line_id}` : ""}

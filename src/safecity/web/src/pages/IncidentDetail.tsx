@@ -1,4 +1,5 @@
-// Incident detail: status, timeline with notes, the SOP checklist, and dispatch to an available unit.
+// Incident detail: status, camera evidence (snapshot, clip, evidence lock), timeline with notes, the SOP
+// checklist, dispatch to an available unit, and the alerts and reports nearby in space and time.
 import { useState } from "preact/hooks";
 import { get, patch, post } from "../api";
 import { PRIORITIES } from "../components/IncidentForm";
@@ -10,6 +11,7 @@ import { useSession } from "../session";
 import type { ChecklistItem, Dispatch, Incident, TimelineEntry } from "../types";
 import { useLiveReload } from "./Incidents";
 import { IncidentMap, IncidentMessages, NearestUnitsPanel } from "../components/IncidentField";
+import { CorrelationPanel, IncidentEvidence } from "../components/IncidentEvidence";
 
 const entryTime = (e: TimelineEntry) => e.at ?? e.ts ?? e.created_at;
 const entryText = (e: TimelineEntry) => e.text ?? e.message ?? e.note ?? humanize(e.kind ?? e.type ?? "");
@@ -214,12 +216,14 @@ export function IncidentDetailPage({ id }: { id: string }) {
           {i.description && <p>{i.description}</p>}
           <div class="incident-grid">
             <div class="incident-main">
+              <IncidentEvidence inc={i} />
               <IncidentMessages inc={i} />
               <Timeline inc={i} onChange={() => void inc.reload()} />
             </div>
             <div class="incident-side">
               <NearestUnitsPanel inc={i} onChange={() => void inc.reload()} />
               <IncidentMap inc={i} onChange={() => void inc.reload()} />
+              <CorrelationPanel inc={i} />
               <DispatchPanel inc={i} />
               <Checklist inc={i} onChange={() => void inc.reload()} />
               {(i.alert_ids ?? []).length > 0 && (
