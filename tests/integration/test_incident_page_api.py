@@ -246,12 +246,16 @@ def test_time_zone_preference_is_kept_per_user(tmp_path: Path) -> None:
         first = ok(h.client.get("/api/me/preferences", headers=a))
         assert (first["time_zone"], first["site_zone"]) == ("site", "Europe/Rome")
         saved = ok(
-            h.client.put("/api/me/preferences", json={"time_zone": "browser", "sound_volume": 0.4}, headers=a)
+            h.client.patch(
+                "/api/me/preferences", json={"time_zone": "browser", "sound_volume": 0.4}, headers=a
+            )
         )
         assert (saved["time_zone"], saved["sound_volume"]) == ("browser", 0.4)
+        kept = ok(h.client.patch("/api/me/preferences", json={"sound_muted": True}, headers=a))
+        assert (kept["time_zone"], kept["sound_volume"], kept["sound_muted"]) == ("browser", 0.4, True)
         assert ok(h.client.get("/api/me/preferences", headers=a))["time_zone"] == "browser"
         assert ok(h.client.get("/api/me/preferences", headers=b))["time_zone"] == "site"  # another user's own
-        bad = h.client.put("/api/me/preferences", json={"time_zone": "Mars/Olympus"}, headers=a)
+        bad = h.client.patch("/api/me/preferences", json={"time_zone": "Mars/Olympus"}, headers=a)
         assert bad.status_code == 422
         assert h.client.get("/api/me/preferences").status_code == 401
         with h.node.session() as db:

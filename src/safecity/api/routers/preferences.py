@@ -1,4 +1,5 @@
-"""A signed-in user's own display preferences (any role): `GET` and `PUT /api/me/preferences`.
+"""A signed-in user's own display preferences (any role): `GET` and `PATCH /api/me/preferences` (the
+fields given are changed, the others kept).
 
 `time_zone` is "site" (every time shown in `site.timezone`, the default) or "browser" (the zone of the
 browser the user is on); the alert sound's mute and volume. Kept on the server, so they follow the user.
@@ -48,14 +49,15 @@ def get_preferences(db: DbSession, node: Node, who: Caller) -> PreferencesOut:
     return _out(node, db.get(UserPreferenceRow, who.user_id))
 
 
-@router.put("/preferences", response_model=PreferencesOut)
-def put_preferences(body: Preferences, db: DbSession, node: Node, who: Caller) -> PreferencesOut:
-    """Replace the caller's preferences."""
+@router.patch("/preferences", response_model=PreferencesOut)
+def patch_preferences(body: Preferences, db: DbSession, node: Node, who: Caller) -> PreferencesOut:
+    """Change the preferences given in the body; the others stay as they were."""
     row = db.get(UserPreferenceRow, who.user_id)
     if row is None:
-        row = UserPreferenceRow(user_id=who.user_id)
+        row = UserPreferenceRow(user_id=who.user_id, time_zone="site")
         db.add(row)
-    row.time_zone, row.sound_muted, row.sound_volume = body.time_zone, body.sound_muted, body.sound_volume
+    for name, value in body.model_dump(exclude_unset=True).items():
+        setattr(row, name, value)
     row.updated_at = datetime.now(UTC)
     db.flush()
     return _out(node, row)
