@@ -108,6 +108,12 @@ def test_correlation_within_radius_and_window_filtered_by_camera_access(tmp_path
         )
         assert 199 < by_id[("alert", inside)]["distance_m"] < 201
         assert by_id[("report", near_report)]["minutes_from_incident"] == pytest.approx(-20, abs=0.02)
+        # placed for the map: a report at its own pin, one without a pin and an alert at their camera's
+        assert (by_id[("report", near_report)]["lat"], by_id[("report", cam_report)]["lat"]) == (
+            pytest.approx(north(250)[0]),
+            pytest.approx(north(200)[0]),
+        )
+        assert by_id[("alert", inside)]["lat"] == pytest.approx(north(200)[0])
 
         # an admin sees every camera: the hidden alert and report appear
         everyone = ok(h.client.get(f"/api/incidents/{iid}/correlated", headers=admin))

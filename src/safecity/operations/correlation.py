@@ -39,6 +39,8 @@ class Correlated:
     distance_m: float
     minutes_from_incident: float  # signed: negative before the incident's origin
     incident_id: int | None
+    lat: float  # where it is placed (an alert: its camera)
+    lon: float
 
 
 def _box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -103,6 +105,7 @@ def correlate(
                         round(near[a.camera_id], 1),
                         _minutes(a.first_seen, origin),
                         a.incident_id,
+                        *camera_positions[a.camera_id],
                     )
                 )
     if reports:
@@ -145,6 +148,7 @@ def correlate(
                     round(dist, 1),
                     _minutes(r.observed_at, origin),
                     r.incident_id,
+                    *pos,
                 )
             )
     return sorted(out, key=lambda c: (abs(c.minutes_from_incident), c.distance_m, c.kind, c.id))

@@ -109,6 +109,8 @@ class CorrelatedItem(BaseModel):
     distance_m: float
     minutes_from_incident: float = Field(description="Negative: before the incident's origin")
     incident_id: int | None
+    lat: float = Field(description="Where it is placed: a report's own position, else its camera's")
+    lon: float
 
 
 class CorrelatedOut(BaseModel):

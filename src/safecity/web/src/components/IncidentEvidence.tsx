@@ -5,10 +5,11 @@
 import { useState } from "preact/hooks";
 import { get, post } from "../api";
 import { fmtDateTime, humanize } from "../format";
-import { useAsync } from "../hooks";
+import { type Async, useAsync } from "../hooks";
 import { useSession } from "../session";
 import type { Incident } from "../types";
 import { distanceText } from "./IncidentField";
+import type { MapMarker } from "./MapView";
 import { act, Badge, Empty, Link } from "./ui";
 
 interface IncidentClip {
@@ -33,7 +34,7 @@ interface IncidentMedia {
   lock_ids: number[];
 }
 
-interface CorrelatedItem {
+export interface CorrelatedItem {
   kind: "alert" | "report";
   id: number;
   title: string;
@@ -45,9 +46,11 @@ interface CorrelatedItem {
   distance_m: number;
   minutes_from_incident: number;
   incident_id: number | null;
+  lat: number;
+  lon: number;
 }
 
-interface Correlated {
+export interface Correlated {
   lat: number | null;
   lon: number | null;
   radius_m: number;
@@ -154,8 +157,23 @@ function offsetText(minutes: number): string {
   return m === 0 ? "same time" : m > 0 ? `${m} min after` : `${-m} min before`;
 }
 
-export function CorrelationPanel({ inc }: { inc: Incident }) {
-  const c = useAsync(() => get<Correlated>(`/api/incidents/${inc.id}/correlated`), [inc.id, inc.lat, inc.lon]);
+/** The incident's correlated alerts and reports (reloaded when its position changes). */
+export function useCorrelated(inc: Incident): Async<Correlated> {
+  return useAsync(() => get<Correlated>(`/api/incidents/${inc.id}/correlated`), [inc.id, inc.lat, inc.lon]);
+}
+
+/** Map pins of the correlated items: reports as squares, alerts as dots at their cameras. */
+export function correlatedMarkers(d: Correlated | undefined): MapMarker[] {
+  return (d?.items ?? []).map((i) => ({
+    id: `${i.kind}-${i.id}`,
+    lat: i.lat,
+    lon: i.lon,
+    kind: i.kind === "report" ? ("report" as const) : ("pin" as const),
+    label: `${i.kind === "alert" ? "Alert" : "Report"} #${i.id}: ${i.title} (${offsetText(i.minutes_from_incident)})`,
+  }));
+}
+
+export function CorrelationPanel({ c }: { c: Async<Correlated> }) {
   const d = c.data;
   return (
     <section class="panel" data-testid="correlation">
