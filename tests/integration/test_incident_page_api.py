@@ -268,3 +268,24 @@ def test_time_zone_preference_is_kept_per_user(tmp_path: Path) -> None:
             from safecity.accounts.models import UserPreferenceRow
 
             assert len(db.scalars(select(UserPreferenceRow)).all()) == 1
+
+
+def test_alert_and_report_lists_filter_by_period(tmp_path: Path) -> None:
+    with ApiHarness.start(tmp_path, cameras=CAMERAS) as h:
+        op = h.bearer("operator")
+        t = datetime(2026, 7, 15, 9, 0, tzinfo=UTC)  # 10:00 in London (BST)
+        early = add_alert(h, "c0", t - timedelta(hours=2), "early")  # seen 07:00-07:01 UTC
+        during = add_alert(h, "c0", t - timedelta(minutes=30), "during")
+        add_report(h, t - timedelta(hours=2), "early report", north(10))
+        late_report = add_report(h, t + timedelta(minutes=5), "late report", north(10))
+        since = {"since": "2026-07-15T08:00:00Z"}
+        alerts = ok(h.client.get("/api/alerts", params=since, headers=op))["items"]
+        assert [a["id"] for a in alerts] == [during]
+        until = {"until": "2026-07-15T07:30:00+00:00"}  # an offset is honoured
+        assert [a["id"] for a in ok(h.client.get("/api/alerts", params=until, headers=op))["items"]] == [
+            early
+        ]
+        reports = ok(h.client.get("/api/reports", params={"status": "new", **since}, headers=op))
+        assert [r["id"] for r in reports] == [late_report]
+        bad = h.client.get("/api/alerts", params={"since": "yesterday"}, headers=op)
+        assert bad.status_code == 422
