@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
@@ -124,7 +125,7 @@ class CorrelatedOut(BaseModel):
 
 
 def _media_url(key: str) -> str:
-    return f"/api/media/{key}"
+    return f"/api/media/{quote(key, safe='/')}"
 
 
 def _alerts(db: DbSession, incident: IncidentRow) -> list[AlertRow]:
@@ -200,7 +201,7 @@ def incident_media(incident_id: IdPath, db: DbSession, node: Node, who: Reader) 
     clip = None
     if original is not None:
         blurred = _blurred_copy(node, original) if who.has("media:read") else None
-        unredacted_ok = who.has(UNREDACTED)
+        unredacted_ok = who.has(UNREDACTED) and who.has("media:read")  # both: /api/media needs media:read
         url = (
             _media_url(blurred.key) if blurred is not None
             else _media_url(original.key) if unredacted_ok else None
@@ -219,8 +220,8 @@ def incident_media(incident_id: IdPath, db: DbSession, node: Node, who: Reader) 
         recorded = bool(segments_between(conn, camera_id, *window))
     return IncidentMedia(
         camera_id=camera_id, window_start=window[0], window_end=window[1], snapshot=snapshot,
-        live_url=f"/api/cameras/{camera_id}/snapshot.jpg" if live else None, clip=clip, recorded=recorded,
-        lock_ids=lock_ids,
+        live_url=f"/api/cameras/{quote(camera_id, safe='')}/snapshot.jpg" if live else None, clip=clip,
+        recorded=recorded, lock_ids=lock_ids,
     )  # fmt: skip
 
 
