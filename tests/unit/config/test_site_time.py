@@ -34,6 +34,10 @@ def test_a_time_without_offset_is_the_sites_wall_clock() -> None:
     assert parse_site_time("2026-01-15T10:00", "Europe/Rome") == WINTER
     assert parse_site_time("2026-07-15T11:00:00", "Europe/Rome") == SUMMER
     assert parse_site_time("2026-01-15T09:00:00+00:00", "Europe/Rome") == WINTER  # an offset wins
+    # daylight-saving edges, as the UI reads them (tests/unit/web/format_check.ts): a skipped time takes the
+    # offset before the change, a repeated one is the first
+    assert parse_site_time("2026-03-29T02:30", "Europe/Rome") == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert parse_site_time("2026-10-25T02:30", "Europe/Rome") == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     with pytest.raises(ValueError):
         parse_site_time("yesterday", "Europe/Rome")
 

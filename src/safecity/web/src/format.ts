@@ -100,15 +100,19 @@ function offsetMs(t: number, zone: string): number {
   return wall - Math.floor(t / 1000) * 1000;
 }
 
-/** A wall-clock time "YYYY-MM-DDTHH:MM[:SS]" of `zone` as a Date (for a time skipped or repeated by a
- * daylight-saving change, the offset in force just before it). */
+/** A wall-clock time "YYYY-MM-DDTHH:MM[:SS]" of `zone` as a Date. Around a daylight-saving change it
+ * reads as the server does (Python's zoneinfo, fold=0): a time that occurs twice is the first one, a time
+ * skipped by the change takes the offset in force before it. */
 export function wallToDate(wall: string, zone: string): Date | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(wall);
   if (!m) return null;
   const guess = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0));
   if (Number.isNaN(guess)) return null;
-  const first = guess - offsetMs(guess, zone);
-  return new Date(guess - offsetMs(first, zone));
+  const DAY = 86_400_000;
+  const before = offsetMs(guess - DAY, zone);
+  const after = offsetMs(guess + DAY, zone);
+  const valid = [before, after].map((o) => guess - o).filter((t) => guess - offsetMs(t, zone) === t);
+  return new Date(valid.length ? Math.min(...valid) : guess - before);
 }
 
 /** datetime-local input value, in the displayed zone (`activeZone()`) <-> ISO string (UTC). */
