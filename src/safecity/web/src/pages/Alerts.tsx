@@ -206,10 +206,10 @@ export function AlertsPage() {
             </select>
           </Field>
           {/* read in the displayed zone (the site's or the user's own), labelled */}
-          <Field label={`From (${zoneLabel()})`}>
+          <Field label={`From (${zoneLabel(filter.since || Date.now())})`}>
             <input type="datetime-local" name="since" value={toLocalInput(filter.since)} onChange={(e) => setF("since", fromLocalInput(e.currentTarget.value) ?? "")} />
           </Field>
-          <Field label={`To (${zoneLabel()})`}>
+          <Field label={`To (${zoneLabel(filter.until || Date.now())})`}>
             <input type="datetime-local" name="until" value={toLocalInput(filter.until)} onChange={(e) => setF("until", fromLocalInput(e.currentTarget.value) ?? "")} />
           </Field>
         </div>

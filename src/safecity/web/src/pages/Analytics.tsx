@@ -39,10 +39,10 @@ function Toolbar({ f }: { f: Filter }) {
           </button>
         ))}
       </div>
-      <Field label={`From (${zoneLabel()})`}>
+      <Field label={`From (${zoneLabel(draft.since || Date.now())})`}>
         <input type="datetime-local" name="since" value={toLocalInput(draft.since)} onInput={(e) => setDraft({ ...draft, since: fromLocalInput(e.currentTarget.value) ?? draft.since })} />
       </Field>
-      <Field label={`To (${zoneLabel()})`}>
+      <Field label={`To (${zoneLabel(draft.until || Date.now())})`}>
         <input type="datetime-local" name="until" value={toLocalInput(draft.until)} onInput={(e) => setDraft({ ...draft, until: fromLocalInput(e.currentTarget.value) ?? draft.until })} />
       </Field>
       <Field label="Measure">

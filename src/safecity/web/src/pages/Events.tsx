@@ -61,10 +61,10 @@ export function EventsPage() {
         <span class="muted">{ev.data ? `${total} events` : ""}</span>
       </header>
       <form class="filters" onSubmit={apply} aria-label="Filters">
-        <Field label={`From (${zoneLabel()})`}>
+        <Field label={`From (${zoneLabel(draft.since || Date.now())})`}>
           <input type="datetime-local" name="since" value={toLocalInput(draft.since)} onInput={(e) => setDraft({ ...draft, since: fromLocalInput(e.currentTarget.value) ?? "" })} />
         </Field>
-        <Field label={`To (${zoneLabel()})`}>
+        <Field label={`To (${zoneLabel(draft.until || Date.now())})`}>
           <input type="datetime-local" name="until" value={toLocalInput(draft.until)} onInput={(e) => setDraft({ ...draft, until: fromLocalInput(e.currentTarget.value) ?? "" })} />
         </Field>
         <Field label="Camera">

@@ -127,10 +127,10 @@ export function RecordingsPage() {
             ))}
           </select>
         </Field>
-        <Field label={`From (${zoneLabel()})`}>
+        <Field label={`From (${zoneLabel(since || Date.now())})`}>
           <input type="datetime-local" name="since" value={toLocalInput(since)} onInput={(e) => setSince(fromLocalInput(e.currentTarget.value) ?? since)} />
         </Field>
-        <Field label={`To (${zoneLabel()})`}>
+        <Field label={`To (${zoneLabel(until || Date.now())})`}>
           <input type="datetime-local" name="until" value={toLocalInput(until)} onInput={(e) => setUntil(fromLocalInput(e.currentTarget.value) ?? until)} />
         </Field>
         <div class="filter-actions">

@@ -63,10 +63,10 @@ export function ReportsPage() {
             </select>
           </Field>
           {/* when it happened, read in the displayed zone (the site's or the user's own) */}
-          <Field label={`From (${zoneLabel()})`}>
+          <Field label={`From (${zoneLabel(since || Date.now())})`}>
             <input type="datetime-local" name="since" value={toLocalInput(since)} onChange={(e) => setF("since", fromLocalInput(e.currentTarget.value) ?? "")} />
           </Field>
-          <Field label={`To (${zoneLabel()})`}>
+          <Field label={`To (${zoneLabel(until || Date.now())})`}>
             <input type="datetime-local" name="until" value={toLocalInput(until)} onChange={(e) => setF("until", fromLocalInput(e.currentTarget.value) ?? "")} />
           </Field>
         </div>
