@@ -139,7 +139,8 @@ export function IncidentEvidence({ inc }: { inc: Incident }) {
           <Empty>No recording of this camera around the incident's time.</Empty>
         )}
         {lockable &&
-          (clip?.locked ? (
+          // locked: the clip as recorded, or (no clip) the alerts' events under a lock of this incident
+          ((clip ? clip.locked : m.lock_ids.length > 0) ? (
             <Badge kind="locked">Locked as evidence</Badge>
           ) : (
             <button type="button" class="btn btn-sm btn-primary" data-testid="lock-evidence" onClick={() => void lock()}>
