@@ -4,7 +4,7 @@ import { ApiError, get, items, mediaUrl } from "../api";
 import { RuleEditor } from "../components/RuleEditor";
 import { Badge, Empty, LiveImage, Link, StateView } from "../components/ui";
 import { forgetCameras } from "../data";
-import { ago, fmtTime, humanize, num } from "../format";
+import { ago, fmtDateTime, fmtTime, humanize, num } from "../format";
 import { normaliseCamera, useCameraStatusLive } from "../health";
 import { useAsync, useInterval, useNow } from "../hooks";
 import { useLive } from "../live";
@@ -37,7 +37,7 @@ function Stats({ id, camera }: { id: string; camera: Camera }) {
       <dt>Reconnects</dt>
       <dd>{h.reconnects ?? "—"}</dd>
       <dt>Last frame</dt>
-      <dd title={h.lastFrame?.toISOString()}>{h.lastFrame ? ago(h.lastFrame.getTime(), now) : "—"}</dd>
+      <dd title={h.lastFrame ? fmtDateTime(h.lastFrame.getTime()) : undefined}>{h.lastFrame ? ago(h.lastFrame.getTime(), now) : "—"}</dd>
       {h.error && (
         <>
           <dt>Error</dt>
