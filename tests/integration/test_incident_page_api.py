@@ -289,3 +289,18 @@ def test_alert_and_report_lists_filter_by_period(tmp_path: Path) -> None:
         assert [r["id"] for r in reports] == [late_report]
         bad = h.client.get("/api/alerts", params={"since": "yesterday"}, headers=op)
         assert bad.status_code == 422
+
+
+def test_a_session_waiting_for_its_second_factor_keeps_no_preferences(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from support.api_harness import BASE_URL, TEST_PASSWORD
+
+    with ApiHarness.start(tmp_path, api={"two_factor_roles": ["supervisor"]}) as h:
+        h.user("supervisor", username="sue")
+        web = TestClient(h.api, base_url=BASE_URL)
+        r = web.post("/api/auth/login", json={"username": "sue", "password": TEST_PASSWORD})
+        assert r.status_code == 200 and r.json()["second_factor"] == "enrol"
+        web.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        assert web.get("/api/me/preferences").status_code == 403
+        assert web.patch("/api/me/preferences", json={"time_zone": "browser"}).status_code == 403

@@ -10,14 +10,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from safecity.accounts.models import UserPreferenceRow
 from safecity.api.deps import DbSession, Node, Principal, require_user
 
 router = APIRouter(prefix="/me", tags=["auth"])
-Caller = Annotated[Principal, Depends(require_user())]
+
+
+def signed_in(who: Annotated[Principal, Depends(require_user())]) -> Principal:
+    """Fully signed in: a session still waiting for its second factor has no preferences to read or keep."""
+    if who.stage is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "finish signing in (second factor) first")
+    return who
+
+
+Caller = Annotated[Principal, Depends(signed_in)]
 
 
 class Preferences(BaseModel):
