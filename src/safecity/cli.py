@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -200,14 +200,16 @@ def serve(
     run_server(settings_from_option(config), host, port, verbose)
 
 
-def _parse_time(value: str | None, name: str) -> datetime | None:
+def _parse_time(value: str | None, name: str, zone: str = "UTC") -> datetime | None:
+    """ISO 8601; without an offset, a wall-clock time of `zone` (the site's)."""
+    from safecity.sitetime import parse_site_time
+
     if value is None:
         return None
     try:
-        t = datetime.fromisoformat(value)
+        return parse_site_time(value, zone)
     except ValueError as exc:
         raise typer.BadParameter(f"{value!r} is not an ISO 8601 time", param_hint=name) from exc
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 @app.command("events")
@@ -220,15 +222,16 @@ def events(
     label: Annotated[str | None, typer.Option(help="person, car, ...")] = None,
     line: Annotated[str | None, typer.Option(help="Line id")] = None,
     zone: Annotated[str | None, typer.Option(help="Zone id")] = None,
-    since: Annotated[str | None, typer.Option(help="ISO 8601 (UTC if no offset)")] = None,
-    until: Annotated[str | None, typer.Option(help="ISO 8601 (UTC if no offset)")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO 8601 (site.timezone if no offset)")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO 8601 (site.timezone if no offset)")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
-    """List stored events, newest first."""
+    """List stored events, newest first; times in the site's zone (site.timezone) with its label."""
     import json
 
     from safecity.bus.codec import event_to_dict
+    from safecity.sitetime import site_text
     from safecity.store import EventQuery, open_store
     from safecity.types import EventKind
 
@@ -241,8 +244,8 @@ def events(
         label=label,
         line_id=line,
         zone_id=zone,
-        since=_parse_time(since, "--since"),
-        until=_parse_time(until, "--until"),
+        since=_parse_time(since, "--since", settings.site.timezone),
+        until=_parse_time(until, "--until", settings.site.timezone),
         limit=limit,
     )
     store = open_store(settings.storage.resolved_database_url)
@@ -254,9 +257,9 @@ def events(
         if as_json:
             typer.echo(json.dumps(event_to_dict(e)))
             continue
-        where = e.line_id or e.zone_id or "-"
+        where, at = e.line_id or e.zone_id or "-", site_text(e.start, settings.site.timezone)
         typer.echo(
-            f"{e.start.isoformat(timespec='seconds')} {e.camera_id} {e.kind.value:<13} {e.label or '-':<7} "
+            f"{at} {e.camera_id} {e.kind.value:<13} {e.label or '-':<7} "
             f"track={e.track_id if e.track_id is not None else '-'} {where} {e.direction or ''} "
             f"count={e.count if e.count is not None else '-'} {e.snapshot or ''}"
         )

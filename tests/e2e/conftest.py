@@ -249,8 +249,8 @@ class Contexts:
         self.pages: list[Any] = []
         self.errors: list[str] = []
 
-    def page(self, *, phone: bool = False) -> Any:
-        opts: dict[str, Any] = {"base_url": self.base, "locale": "en-GB", "timezone_id": "UTC"}
+    def page(self, *, phone: bool = False, timezone_id: str = "UTC") -> Any:
+        opts: dict[str, Any] = {"base_url": self.base, "locale": "en-GB", "timezone_id": timezone_id}
         if phone:
             opts |= {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
         else:

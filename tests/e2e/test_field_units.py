@@ -13,11 +13,16 @@
 4. Screenshots of every page at 1600, 1024 and 390 px (artifacts/e2e/pages-*.png), none wider than the
    screen, every nav item reachable.
 5. A viewer restricted to no cameras is told so; a viewer's events page loads no media it may not see.
+6. Time zones: a browser in New York shows the site's zone (London) with its label and reads a date
+   filter as London time; switching to the browser's zone is kept on the server for the user.
+7. The incident page shows its camera's evidence panel (no broken media) and a public report 100 m away
+   in the nearby panel.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -367,3 +372,63 @@ def test_viewer_events_have_no_broken_thumbnails(ui: Any, service: Any) -> None:
     expect(page.locator("table.grid tbody tr").first).to_be_visible()
     page.wait_for_timeout(1000)
     assert page.locator("td.thumb-cell img").count() == 0 and failed == []
+
+
+def test_times_in_the_site_zone_and_the_users_own(ui: Any, service: Any) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    expect = _expect()
+    page = ui.page(timezone_id="America/New_York")  # the browser is far from the site (Europe/London)
+    ui.login(page, "operator")
+    clock = page.get_by_test_id("clock")
+    expect(clock).to_have_attribute("data-zone", "Europe/London")
+    expect(clock).to_have_text(re.compile(r"^\d\d:\d\d:\d\d (GMT|BST)$"))
+
+    def since_for(wall: str) -> str:
+        page.goto("/events")
+        expect(page.get_by_text(re.compile(r"^From \((GMT|BST|GMT-[45])\)$"))).to_be_visible()
+        page.locator("input[name=since]").fill(wall)
+        page.locator("form.filters button[type=submit]").click()
+        page.wait_for_url(re.compile("since="))
+        return parse_qs(urlparse(page.url).query)["since"][0]
+
+    assert since_for("2026-07-15T10:00") == "2026-07-15T09:00:00.000Z"  # 10:00 BST, not 10:00 in New York
+    clock.click()  # the user's own zone, kept on the server
+    expect(clock).to_have_attribute("data-zone", "America/New_York")
+    expect(clock).to_have_text(re.compile(r" GMT-[45]$"))
+    _wait(lambda: service.api("operator").get("/api/me/preferences")["time_zone"] == "browser", "preference")
+    assert since_for("2026-07-15T10:00") == "2026-07-15T14:00:00.000Z"  # 10:00 EDT
+    ui.shot(page, "timezone-browser")
+    page.get_by_test_id("clock").click()  # back to the site's zone for the other tests of this user
+    _wait(
+        lambda: service.api("operator").get("/api/me/preferences")["time_zone"] == "site", "preference saved"
+    )
+
+
+def test_incident_page_evidence_and_nearby_report(ui: Any, service: Any) -> None:
+    from datetime import UTC, datetime
+
+    import requests
+
+    expect = _expect()
+    op = service.api("operator")
+    incident = op.send("POST", "/api/incidents", {"title": "Bag snatched", "camera_id": service.camera})
+    near = (CAMERA_AT[0] + 0.0009, CAMERA_AT[1])  # 100 m north of the camera
+    report = {"category": "theft", "description": "A man ran off with a bag", "lat": str(near[0]),
+              "lon": str(near[1]), "observed_at": datetime.now(UTC).isoformat()}  # fmt: skip
+    r = requests.post(f"{service.base}/api/public/reports", data=report, timeout=10)
+    assert r.status_code == 201, r.text
+    page = ui.page()
+    broken: list[str] = []
+    page.on(
+        "response", lambda r: broken.append(r.url) if "/api/media/" in r.url and r.status >= 400 else None
+    )
+    ui.login(page, "operator")
+    expect(page.get_by_test_id("current-user")).to_be_visible()
+    page.goto(f"/incidents/{incident['id']}")
+    panel = page.get_by_test_id("correlation")
+    expect(panel.locator("li[data-kind=report]")).to_have_count(1)
+    expect(panel).to_contain_text("100 m")
+    expect(page.get_by_test_id("incident-evidence")).to_be_visible()
+    ui.shot(page, "incident-evidence")
+    assert broken == []

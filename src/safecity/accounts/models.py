@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safecity.store.models import Base, UTCDateTime
@@ -79,3 +79,15 @@ class RecoveryCodeRow(Base):
     code_hash: Mapped[str] = mapped_column(String(255), nullable=False)  # argon2id
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserPreferenceRow(Base):
+    """A user's display choices, kept on the server so they follow the user to any browser (0018)."""
+
+    __tablename__ = "user_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(16), nullable=False)  # site | browser
+    sound_muted: Mapped[bool | None] = mapped_column(Boolean)
+    sound_volume: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -34,11 +35,14 @@ def restore_command(
 ) -> None:
     """Restore a backup into the empty deployment the settings describe (checksums are checked first)."""
     from safecity.backup.core import BackupError, restore
+    from safecity.sitetime import site_text
 
+    settings = settings_from_option(config)
     try:
-        manifest = restore(settings_from_option(config), folder)
+        manifest = restore(settings, folder)
     except BackupError as exc:
         typer.echo(f"safecity restore: {exc}", err=True)
         raise typer.Exit(2) from exc
     counts = ", ".join(f"{k}={v}" for k, v in sorted(manifest["counts"].items()))
-    typer.echo(f"restored the backup of {manifest['created_at']} ({counts}); run `safecity audit verify`")
+    made = site_text(datetime.fromisoformat(manifest["created_at"]), settings.site.timezone)
+    typer.echo(f"restored the backup of {made} ({counts}); run `safecity audit verify`")

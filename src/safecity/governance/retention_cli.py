@@ -27,6 +27,7 @@ def retention_run(
     from safecity.governance.retention_privacy import PrivacyRetention, stores_for
     from safecity.media.config import build_storage
     from safecity.plates.retention import PlateRetention
+    from safecity.sitetime import site_text
     from safecity.store import make_engine, upgrade
 
     try:
@@ -50,7 +51,7 @@ def retention_run(
         sealer.close()  # witnesses what this run appended
     typer.echo(
         ("dry run: nothing deleted" if dry_run else "retention run (audited)")
-        + f" at {report.at:%Y-%m-%d %H:%M:%S} UTC"
+        + f" at {site_text(report.at, settings.site.timezone)}"
     )
     for line in report.lines():
         typer.echo(f"  {line}")

@@ -169,6 +169,8 @@ class AlertFilter:
     cameras: CameraScope = None
     limit: int = 50
     offset: int = 0
+    since: datetime | None = None  # active at some time in [since, until]
+    until: datetime | None = None
 
 
 def _scope(cameras: CameraScope) -> list[ColumnElement[bool]]:
@@ -186,6 +188,10 @@ def list_alerts(db: Session, f: AlertFilter) -> tuple[list[AlertRow], int]:
         where.append(AlertRow.severity == f.severity.value)
     if f.camera_id is not None:
         where.append(AlertRow.camera_id == f.camera_id)
+    if f.since is not None:
+        where.append(AlertRow.last_seen >= f.since)
+    if f.until is not None:
+        where.append(AlertRow.first_seen <= f.until)
     total = int(db.scalar(select(func.count()).select_from(AlertRow).where(*where)) or 0)
     rows = db.scalars(
         select(AlertRow).where(*where).order_by(AlertRow.last_seen.desc(), AlertRow.id.desc())

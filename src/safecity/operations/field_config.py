@@ -40,6 +40,15 @@ class FieldConfig(_Strict):
     max_message_photo_bytes: int = Field(
         8 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024, description="Size cap of a photo in a message"
     )
+    correlation_radius_m: float = Field(
+        300.0, gt=0, le=50_000, description="Incident page: alerts and reports this close are correlated"
+    )
+    correlation_window_min: float = Field(
+        30.0, gt=0, le=7 * 24 * 60, description="Incident page: ... and this many minutes before or after"
+    )
+    evidence_lock_days: int = Field(
+        90, ge=1, le=3650, description="Incident page: how long a one-click evidence lock keeps the clip"
+    )
 
 
 class MapConfig(_Strict):

@@ -105,9 +105,16 @@ def list_reports(
     limit: int = 50,
     offset: int = 0,
     cameras: frozenset[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> tuple[list[PublicReportRow], int]:
-    """A page of reports; with `cameras` (an access list), only those on no camera or on one of them."""
+    """A page of reports; with `cameras` (an access list), only those on no camera or on one of them;
+    `since`/`until` bound the observed time."""
     where = [] if status is None else [PublicReportRow.status == status.value]
+    if since is not None:
+        where.append(PublicReportRow.observed_at >= since)
+    if until is not None:
+        where.append(PublicReportRow.observed_at <= until)
     if cameras is not None:
         where.append(or_(PublicReportRow.camera_id.is_(None), PublicReportRow.camera_id.in_(sorted(cameras))))
     total = int(db.scalar(select(func.count()).select_from(PublicReportRow).where(*where)) or 0)

@@ -172,6 +172,29 @@ def clip_for_event(conn: Connection, event_id: str) -> ClipRecord | None:
     return _clip(row) if row is not None else None
 
 
+def original_clip_of_events(conn: Connection, event_ids: list[str]) -> ClipRecord | None:
+    """The earliest unblurred clip of any of these events (an event clip as recorded)."""
+    if not event_ids:
+        return None
+    c = CLIPS.c
+    stmt = select(CLIPS).where(c.event_id.in_(event_ids), c.redacted.is_(False)).order_by(c.start).limit(1)
+    row = conn.execute(stmt).first()
+    return _clip(row) if row is not None else None
+
+
+def blurred_copy_of(conn: Connection, clip: ClipRecord) -> ClipRecord | None:
+    """The newest redacted export of `clip` (same camera and span), if one was made."""
+    c = CLIPS.c
+    stmt = (
+        select(CLIPS)
+        .where(c.camera_id == clip.camera_id, c.start == clip.start, c.end == clip.end, c.redacted.is_(True))
+        .order_by(c.created_at.desc())
+        .limit(1)
+    )
+    row = conn.execute(stmt).first()
+    return _clip(row) if row is not None else None
+
+
 class SegmentStore:
     """Stores finished segment files and indexes them: the recorder's sink."""
 

@@ -62,6 +62,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/evidence-locks"): EVIDENCE,
     ("POST", "/api/evidence-locks"): EVIDENCE,
     ("POST", "/api/evidence-locks/{lock_id}/release"): EVIDENCE,
+    ("POST", "/api/incidents/{incident_id}/evidence-lock"): EVIDENCE,
     ("GET", "/api/users"): ADMIN,
     ("POST", "/api/users"): ADMIN,
     ("PATCH", "/api/users/{user_id}"): ADMIN,

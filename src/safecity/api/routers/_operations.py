@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, status
+from fastapi import Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,20 @@ from safecity.operations.runtime import Operations
 
 MAX_ID = 2_147_483_647
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id")]
+
+
+Since = Annotated[datetime | None, Query(description="From this time (ISO 8601; UTC if no offset)")]
+Until = Annotated[datetime | None, Query(description="Up to this time (ISO 8601; UTC if no offset)")]
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A query time as UTC (a naive one is UTC: the UI sends ISO strings with Z)."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "time out of range") from exc
 
 
 def actor(who: Principal) -> Actor:

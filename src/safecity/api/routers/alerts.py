@@ -8,7 +8,17 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from safecity.accounts.users import get_user
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
-from safecity.api.routers._operations import IdPath, Ops, actor, commit, publish, translated
+from safecity.api.routers._operations import (
+    IdPath,
+    Ops,
+    Since,
+    Until,
+    actor,
+    commit,
+    publish,
+    translated,
+    utc,
+)
 from safecity.operations import alerts as repo
 from safecity.operations.domain import AlertStatus, Severity
 from safecity.operations.schemas import (
@@ -34,13 +44,16 @@ def list_alerts(
     status_: Annotated[AlertStatus | None, Query(alias="status")] = None,
     severity: Severity | None = None,
     camera_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    since: Since = None,
+    until: Until = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AlertPage:
-    """Alerts, most recently seen first, of the cameras the caller may see."""
+    """Alerts, most recently seen first, of the cameras the caller may see; `since`/`until`: alerts
+    active at some time in that period (seen last at or after `since`, first at or before `until`)."""
     if camera_id is not None:
         ensure_camera_visible(who, camera_id, hide=False)
-    f = repo.AlertFilter(status_, severity, camera_id, who.cameras, limit, offset)
+    f = repo.AlertFilter(status_, severity, camera_id, who.cameras, limit, offset, utc(since), utc(until))
     rows, total = repo.list_alerts(db, f)
     return AlertPage(
         items=[AlertPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset

@@ -25,7 +25,17 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
 from safecity.api.deps import DbSession, Node, Principal, require
-from safecity.api.routers._operations import IdPath, Ops, actor, commit, publish, translated
+from safecity.api.routers._operations import (
+    IdPath,
+    Ops,
+    Since,
+    Until,
+    actor,
+    commit,
+    publish,
+    translated,
+    utc,
+)
 from safecity.api.viewing import viewing_sessions
 from safecity.app import App
 from safecity.media.face_redaction import default_redactor
@@ -223,11 +233,14 @@ def list_reports(
     who: Triager,
     response: Response,
     status_: Annotated[ReportStatus | None, Query(alias="status")] = None,
+    since: Since = None,
+    until: Until = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ReportPublic]:
-    """The triage queue, newest first (`X-Total-Count` has the total)."""
-    rows, total = service.list_reports(db, status_, limit, offset, who.cameras)
+    """The triage queue, newest first (`X-Total-Count` has the total); `since`/`until` filter on when
+    the reporter says it happened."""
+    rows, total = service.list_reports(db, status_, limit, offset, who.cameras, utc(since), utc(until))
     response.headers["X-Total-Count"] = str(total)
     return [report_view(r) for r in rows]
 

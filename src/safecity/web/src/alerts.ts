@@ -26,6 +26,10 @@ function passes(a: Alert, filter: Query): boolean {
   if (filter.status === "active" && !isOpen(a)) return false;
   if (filter.severity && a.severity !== filter.severity) return false;
   if (filter.camera_id && a.camera_id !== filter.camera_id) return false;
+  // a period: alerts active at some time in it (as the API filters)
+  const t = (v: unknown) => Date.parse(String(v ?? ""));
+  if (filter.since && t(a.last_seen ?? a.created_at) < t(filter.since)) return false;
+  if (filter.until && t(a.first_seen ?? a.created_at) > t(filter.until)) return false;
   return true;
 }
 

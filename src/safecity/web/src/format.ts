@@ -1,5 +1,7 @@
 // Formatting shared by every screen: 24 h, tabular times in ONE zone, labelled: the site's time zone
-// (`site.timezone`) by default, or the browser's own when the user switches to it (kept per browser).
+// (`site.timezone`) by default, or the browser's own when the user switches to it (kept per user on the
+// server, /api/me/preferences, and mirrored in localStorage so the first paint is already right).
+// Date inputs are read and written in that same zone, never silently in the browser's.
 
 export function toDate(v: string | number | null | undefined): Date | null {
   if (v === null || v === undefined || v === "") return null;
@@ -27,7 +29,15 @@ export function zoneChoice(): "site" | "local" {
 }
 
 export function setZoneChoice(choice: "site" | "local"): void {
-  localStorage.setItem(CHOICE_KEY, choice);
+  try {
+    localStorage.setItem(CHOICE_KEY, choice);
+  } catch {
+    /* private mode: the server keeps the choice */
+  }
+}
+
+export function browserZone(): string {
+  return LOCAL_ZONE;
 }
 
 /** The IANA zone every time is shown in. */
@@ -36,8 +46,7 @@ export function activeZone(): string {
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
-function parts(d: Date): Record<string, string> {
-  const zone = activeZone();
+function parts(d: Date, zone = activeZone()): Record<string, string> {
   let f = formats.get(zone);
   if (!f) {
     f = new Intl.DateTimeFormat("en-GB", {
@@ -84,17 +93,45 @@ export function num(v: number | null | undefined, digits = 1): string {
   return v.toFixed(digits);
 }
 
-/** datetime-local input value (local time) <-> ISO string (UTC). */
-export function toLocalInput(v: string | number | Date | null | undefined): string {
-  const d = v instanceof Date ? v : toDate(v ?? null);
-  if (!d) return "";
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+/** How far `zone`'s wall clock is ahead of UTC at instant `t` (ms). */
+function offsetMs(t: number, zone: string): number {
+  const p = parts(new Date(t), zone);
+  const wall = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second);
+  return wall - Math.floor(t / 1000) * 1000;
 }
 
-export function fromLocalInput(v: string): string | null {
+/** A wall-clock time "YYYY-MM-DDTHH:MM[:SS]" of `zone` as a Date. Around a daylight-saving change it
+ * reads as the server does (Python's zoneinfo, fold=0): a time that occurs twice is the first one, a time
+ * skipped by the change takes the offset in force before it. */
+export function wallToDate(wall: string, zone: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(wall);
+  if (!m) return null;
+  const guess = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0));
+  if (Number.isNaN(guess)) return null;
+  const DAY = 86_400_000;
+  const before = offsetMs(guess - DAY, zone);
+  const after = offsetMs(guess + DAY, zone);
+  const valid = [before, after].map((o) => guess - o).filter((t) => guess - offsetMs(t, zone) === t);
+  return new Date(valid.length ? Math.min(...valid) : guess - before);
+}
+
+/** datetime-local input value, in the displayed zone (`activeZone()`) <-> ISO string (UTC). */
+export function toLocalInput(v: string | number | Date | null | undefined, zone = activeZone()): string {
+  const d = v instanceof Date ? v : toDate(v ?? null);
+  if (!d) return "";
+  const p = parts(d, zone);
+  return `${p.year}-${p.month}-${p.day}T${pad(+p.hour % 24)}:${p.minute}`;
+}
+
+export function fromLocalInput(v: string, zone = activeZone()): string | null {
   if (!v) return null;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+  const d = wallToDate(v, zone);
+  return d ? d.toISOString() : null;
+}
+
+/** "YYYY-MM-DD" of today in the displayed zone (date inputs). */
+export function todayInput(offsetDays = 0, zone = activeZone()): string {
+  return toLocalInput(Date.now() + offsetDays * 86_400_000, zone).slice(0, 10);
 }
 
 export function humanize(s: string | null | undefined): string {

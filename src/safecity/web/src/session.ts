@@ -2,6 +2,7 @@
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
 import { ApiError, get, post } from "./api";
+import { forgetPrefs } from "./prefs";
 import type { Me } from "./types";
 
 export interface Session {
@@ -45,6 +46,7 @@ export async function login(username: string, password: string): Promise<SecondF
 export type SecondFactor = "mfa" | "enrol" | null;
 
 export async function logout(): Promise<void> {
+  forgetPrefs();
   void globalThis.caches?.delete("safecity-v1"); // the field app's offline copy of its dispatches
   try {
     await post("/api/auth/logout");

@@ -2,7 +2,7 @@
 // arrives (the sound is AlertSound's).
 import { ackAlert, alertTime, alertTitle, isOpen } from "../alerts";
 import { cameraName, SEVERITY_RANK } from "../data";
-import { ago } from "../format";
+import { ago, fmtDateTime } from "../format";
 import { useNow } from "../hooks";
 import { navigate } from "../router";
 import { useSession } from "../session";
@@ -41,7 +41,7 @@ export function AlertFeed(props: {
               </div>
               <div class="feed-meta">
                 <span>{cameraName(props.cameras, a.camera_id)}</span>
-                <span title={alertTime(a)}>{ago(alertTime(a), now)}</span>
+                <span title={fmtDateTime(alertTime(a))}>{ago(alertTime(a), now)}</span>
                 <Badge kind={a.status}>{a.status}</Badge>
               </div>
             </div>

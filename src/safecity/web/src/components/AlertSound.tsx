@@ -1,8 +1,10 @@
 // Urgency in the control room: a sound for each new high or critical alert and for every escalation
-// (critical alert or dispatch not acknowledged in time), with mute and volume kept per user in this
-// browser (localStorage). Escalations also raise an error toast that stays a while.
+// (critical alert or dispatch not acknowledged in time), with mute and volume kept per user on the server
+// (/api/me/preferences; localStorage holds a copy for the first paint). Escalations also raise an error
+// toast that stays a while.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useLive } from "../live";
+import { loadPrefs as serverPrefs, savePrefs } from "../prefs";
 import { useSession } from "../session";
 import { toast } from "./ui";
 
@@ -33,7 +35,19 @@ export function AlertSound() {
   const [open, setOpen] = useState(false);
   const audio = useRef<HTMLAudioElement>(null);
   const played = useRef(0);
-  useEffect(() => localStorage.setItem(prefsKey(user), JSON.stringify(prefs)), [prefs, user]);
+  const synced = useRef(false); // the server's choice was applied: later changes are the user's own
+  useEffect(() => {
+    void serverPrefs().then((p) => {
+      if (p && p.sound_muted !== null) setPrefs({ muted: p.sound_muted, volume: p.sound_volume ?? 0.7 });
+      synced.current = true;
+    });
+  }, []);
+  useEffect(() => {
+    localStorage.setItem(prefsKey(user), JSON.stringify(prefs));
+    if (!synced.current) return;
+    const t = window.setTimeout(() => void savePrefs({ sound_muted: prefs.muted, sound_volume: prefs.volume }), 400);
+    return () => window.clearTimeout(t);
+  }, [prefs, user]);
   const ring = (why: string) => {
     const a = audio.current;
     if (!a || prefs.muted) return;

@@ -14,6 +14,7 @@ import {
   VEHICLE_NAMES,
   type VehicleCounts,
 } from "../analytics";
+import { activeZone } from "../format";
 import { useAsync } from "../hooks";
 import type { Camera } from "../types";
 import { alignSeries, Chart } from "./Chart";
@@ -48,7 +49,9 @@ export function TrendPanel({ f }: { f: Filter }) {
         {(d) => {
           const top = [...d.series].sort((x, y) => (y.total ?? 0) - (x.total ?? 0)).slice(0, MAX_LINES);
           const data = alignSeries(top.map((s) => ({ label: keyLabel(s.key), points: s.points })));
-          return <Chart xs={data.xs} series={data.series} title={`per ${d.bucket} (${d.timezone})`} />;
+          // buckets are whole hours/days of analytics.timezone; the axis shows the displayed zone
+          const title = d.timezone === activeZone() ? `per ${d.bucket} (${d.timezone})` : `per ${d.bucket} of ${d.timezone}, axis in ${activeZone()}`;
+          return <Chart xs={data.xs} series={data.series} title={title} />;
         }}
       </StateView>
     </Panel>

@@ -3,6 +3,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { activeZone, zoneLabel } from "../format";
 
 export const PALETTE = ["#3fa7ff", "#35c76f", "#f0b429", "#ff7a45", "#b37feb", "#36cfc9", "#ff85c0", "#8396aa"];
 
@@ -30,12 +31,15 @@ function options(p: ChartProps, width: number): uPlot.Options {
     title: p.title,
     // one bucket (or all at one x) would make uPlot spread the axis over years: pad it by an hour / one unit
     scales: { x: { time: p.time ?? true, range: (_u: uPlot, min: number, max: number) => (min === max ? [min - ((p.time ?? true) ? 3600 : 1), max + ((p.time ?? true) ? 3600 : 1)] : [min, max]) } },
+    // time axes in the displayed zone (the site's, or the user's own), as every other time on screen
+    tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1e3), activeZone()),
     legend: { show: p.series.length > 1 },
     cursor: { drag: { x: false, y: false } },
     axes: [
       {
         stroke: "#8396aa",
         grid: { stroke: "#1b2938" },
+        ...((p.time ?? true) && !p.xLabel ? { label: zoneLabel(), labelSize: 14 } : {}),
         ...(p.xLabel ? { values: (_u: uPlot, vals: number[]) => vals.map((v) => p.xLabel!(v)) } : {}),
       },
       { stroke: "#8396aa", grid: { stroke: "#1b2938" } },

@@ -141,11 +141,12 @@ export function useUnitMarkers(): MapMarker[] {
   );
 }
 
-export function IncidentMap({ inc, onChange }: { inc: Incident; onChange: () => void }) {
+export function IncidentMap({ inc, onChange, extra }: { inc: Incident; onChange: () => void; extra?: MapMarker[] }) {
   const { can } = useSession();
   const cams = useCameras();
   const ui = useAsync(() => loadUiConfig(), []);
-  const markers = useUnitMarkers();
+  const units = useUnitMarkers();
+  const markers = useMemo(() => [...units, ...(extra ?? [])], [units, extra]);
   const center = inc.lat !== null && inc.lat !== undefined && inc.lon !== null && inc.lon !== undefined ? ([inc.lat, inc.lon] as [number, number]) : null;
   if (ui.data === undefined) return null;
   return (

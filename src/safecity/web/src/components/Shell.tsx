@@ -3,6 +3,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { loadUiConfig } from "../data";
 import { activeZone, fmtTime, setSiteZone, setZoneChoice, zoneChoice } from "../format";
+import { loadPrefs, savePrefs } from "../prefs";
 import { useKeys, useNow } from "../hooks";
 import { useLiveState } from "../live";
 import { navigate } from "../router";
@@ -54,7 +55,9 @@ export function LiveDot() {
   );
 }
 
-function Clock() {
+/** The time in the displayed zone; a click switches between the site's zone and the user's own (kept
+ * per user on the server) and redraws the page in the new zone. */
+function Clock({ onZone }: { onZone: () => void }) {
   const now = useNow(1000);
   useEffect(() => void loadUiConfig().then((c) => setSiteZone(c.timezone as string | undefined)), []);
   const choice = zoneChoice();
@@ -64,10 +67,12 @@ function Clock() {
       type="button"
       class="clock btn btn-sm btn-ghost"
       data-testid="clock"
+      data-zone={activeZone()}
       title={`Times are shown in ${activeZone()} (${choice === "site" ? "the site's zone" : "this browser's zone"}). Click to use ${other === "site" ? "the site's zone" : "your own zone"}.`}
       onClick={() => {
         setZoneChoice(other);
-        location.reload();
+        void savePrefs({ time_zone: other === "local" ? "browser" : "site" });
+        onZone();
       }}
     >
       {fmtTime(now)}
@@ -80,6 +85,19 @@ export function Shell({ path, children }: { path: string; children: ComponentChi
   const items = NAV.filter((n) => n.show(session.can));
   const [help, setHelp] = useState(false);
   const [sessions, setSessions] = useState(false);
+  // bumped when the displayed zone changes: the page is drawn again, its times and date inputs with it
+  const [zoneVersion, setZoneVersion] = useState(0);
+  useEffect(() => {
+    void loadPrefs().then((p) => {
+      if (!p) return;
+      setSiteZone(p.site_zone);
+      const want = p.time_zone === "browser" ? "local" : "site";
+      if (want !== zoneChoice()) {
+        setZoneChoice(want);
+        setZoneVersion((v) => v + 1);
+      }
+    });
+  }, []);
   const pendingG = useRef(0);
   const keys: Record<string, () => void> = {
     "?": () => setHelp(true),
@@ -112,7 +130,7 @@ export function Shell({ path, children }: { path: string; children: ComponentChi
         <div class="topbar-right">
           <LiveDot />
           {session.can("alerts:read") && <AlertSound />}
-          <Clock />
+          <Clock onZone={() => setZoneVersion((v) => v + 1)} />
           <span class="user" title={session.me.roles.join(", ")} data-testid="current-user">
             {displayName(session.me)}
             <small>{session.me.roles.join(" · ")}</small>
@@ -128,7 +146,9 @@ export function Shell({ path, children }: { path: string; children: ComponentChi
           </button>
         </div>
       </header>
-      <main class="page">{children}</main>
+      <main class="page" key={zoneVersion}>
+        {children}
+      </main>
       <Toasts />
       {sessions && <SessionsDialog onClose={() => setSessions(false)} onLoggedOut={() => void session.logout()} />}
       {help && (

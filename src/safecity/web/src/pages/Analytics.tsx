@@ -6,7 +6,7 @@ import "../analytics.css";
 import { ComparePanel, DwellPanel, HeatmapPanel, PeakPanel, SitePanel, TrendPanel, VehiclePanel } from "../components/AnalyticsPanels";
 import { Field } from "../components/ui";
 import { useCameras } from "../data";
-import { fromLocalInput, toLocalInput } from "../format";
+import { fromLocalInput, toLocalInput, todayInput, zoneLabel } from "../format";
 import { useAsync } from "../hooks";
 import { setQuery, useLocation } from "../router";
 import { useSession } from "../session";
@@ -39,10 +39,10 @@ function Toolbar({ f }: { f: Filter }) {
           </button>
         ))}
       </div>
-      <Field label="From">
+      <Field label={`From (${zoneLabel(draft.since || Date.now())})`}>
         <input type="datetime-local" name="since" value={toLocalInput(draft.since)} onInput={(e) => setDraft({ ...draft, since: fromLocalInput(e.currentTarget.value) ?? draft.since })} />
       </Field>
-      <Field label="To">
+      <Field label={`To (${zoneLabel(draft.until || Date.now())})`}>
         <input type="datetime-local" name="until" value={toLocalInput(draft.until)} onInput={(e) => setDraft({ ...draft, until: fromLocalInput(e.currentTarget.value) ?? draft.until })} />
       </Field>
       <Field label="Measure">
@@ -66,7 +66,7 @@ function Toolbar({ f }: { f: Filter }) {
 }
 
 function Downloads({ f }: { f: Filter }) {
-  const [day, setDay] = useState(new Date(Date.now() - 86_400_000).toISOString().slice(0, 10));
+  const [day, setDay] = useState(todayInput(-1));
   return (
     <div class="toolbar" aria-label="Downloads">
       <a class="btn btn-sm" href={exportUrl(f, "csv")} download>CSV</a>

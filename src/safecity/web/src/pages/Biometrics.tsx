@@ -5,7 +5,7 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { act, Badge, Empty, ErrorBox, Field, Link, Loading, Modal } from "../components/ui";
 import { type Authorization, bio, type Match, PURPOSES, type Watchlist } from "../biometrics";
-import { fmtDateTime, fromLocalInput, humanize, toLocalInput } from "../format";
+import { fmtDateTime, fromLocalInput, humanize, toLocalInput, zoneLabel } from "../format";
 import { useAsync, useInterval } from "../hooks";
 import { setQuery, useLocation } from "../router";
 import { useSession } from "../session";
@@ -246,7 +246,7 @@ function WatchlistDetail({ id, auths, onClose }: { id: number; auths: Authorizat
             <Field label="Who (label)"><input name="label" required /></Field>
             <Field label="Source"><input name="source" required /></Field>
             <Field label="Legal basis"><input name="legal_basis" required /></Field>
-            <Field label="Expires"><input name="expires_local" type="datetime-local" required value={toLocalInput(Date.now() + 30 * 86400000)} /></Field>
+            <Field label={`Expires (${zoneLabel()})`}><input name="expires_local" type="datetime-local" required value={toLocalInput(Date.now() + 30 * 86400000)} /></Field>
             <Field label="Photo"><input name="photo" type="file" accept="image/jpeg,image/png" required /></Field>
             <button type="submit" class="btn btn-primary">Add entry</button>
           </form>
@@ -282,8 +282,8 @@ function Authorizations() {
         <Field label="Reference"><input name="reference" required /></Field>
         <Field label="Purpose"><select name="purpose">{PURPOSES.map((p) => <option key={p} value={p}>{humanize(p)}</option>)}</select></Field>
         <Field label="Cameras (comma-separated)"><input name="cameras" required /></Field>
-        <Field label="From"><input name="starts" type="datetime-local" required value={toLocalInput(Date.now())} /></Field>
-        <Field label="Until"><input name="ends" type="datetime-local" required /></Field>
+        <Field label={`From (${zoneLabel()})`}><input name="starts" type="datetime-local" required value={toLocalInput(Date.now())} /></Field>
+        <Field label={`Until (${zoneLabel()})`}><input name="ends" type="datetime-local" required /></Field>
         <Field label="Notes" wide><input name="notes" /></Field>
         <button type="submit" class="btn btn-primary">Record authorization</button>
       </form>

@@ -4,7 +4,7 @@ import { ApiError, get, items, mediaUrl } from "../api";
 import { RuleEditor } from "../components/RuleEditor";
 import { Badge, Empty, LiveImage, Link, StateView } from "../components/ui";
 import { forgetCameras } from "../data";
-import { ago, fmtTime, humanize, num } from "../format";
+import { ago, fmtDateTime, fmtTime, humanize, num } from "../format";
 import { normaliseCamera, useCameraStatusLive } from "../health";
 import { useAsync, useInterval, useNow } from "../hooks";
 import { useLive } from "../live";
@@ -37,7 +37,7 @@ function Stats({ id, camera }: { id: string; camera: Camera }) {
       <dt>Reconnects</dt>
       <dd>{h.reconnects ?? "—"}</dd>
       <dt>Last frame</dt>
-      <dd title={h.lastFrame?.toISOString()}>{h.lastFrame ? ago(h.lastFrame.getTime(), now) : "—"}</dd>
+      <dd title={h.lastFrame ? fmtDateTime(h.lastFrame.getTime()) : undefined}>{h.lastFrame ? ago(h.lastFrame.getTime(), now) : "—"}</dd>
       {h.error && (
         <>
           <dt>Error</dt>
@@ -49,6 +49,7 @@ function Stats({ id, camera }: { id: string; camera: Camera }) {
 }
 
 function RecentEvents({ id }: { id: string }) {
+  const { can } = useSession(); // snapshots need media:read: without it, no picture rather than a broken one
   const ev = useAsync(() => get<{ items: SafeEvent[] } | SafeEvent[]>("/api/events", { camera_id: id, limit: 15 }).then(items), [id]);
   useLive(["event"], (msg) => {
     const e = msg.data as unknown as SafeEvent;
@@ -60,7 +61,7 @@ function RecentEvents({ id }: { id: string }) {
         <ul class="mini-events">
           {list.map((e) => (
             <li key={e.id}>
-              {e.snapshot && <img src={mediaUrl(e.snapshot)!} alt="" loading="lazy" />}
+              {e.snapshot && can("media:read") && <img src={mediaUrl(e.snapshot)!} alt="" loading="lazy" />}
               <span class="mono">{fmtTime(e.start)}</span> {humanize(e.kind)} {e.label ?? ""} {e.direction ?? ""}
               {e.zone_id ? ` · ${e.zone_id}` : ""}
               {e.line_id ? ` · ${e.line_id}` : ""}

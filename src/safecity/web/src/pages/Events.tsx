@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { get, mediaUrl } from "../api";
 import { Empty, ErrorBox, Field, Loading, Modal } from "../components/ui";
 import { cameraName, EVENT_KINDS, LABELS, useCameras } from "../data";
-import { fmtDateTime, fromLocalInput, humanize, num, toLocalInput } from "../format";
+import { fmtDateTime, fromLocalInput, humanize, num, toLocalInput, zoneLabel } from "../format";
 import { useAsync, useKeys } from "../hooks";
 import { setQuery, useLocation } from "../router";
 import { useSession } from "../session";
@@ -62,10 +62,10 @@ export function EventsPage() {
         <span class="muted">{ev.data ? `${total} events` : ""}</span>
       </header>
       <form class="filters" onSubmit={apply} aria-label="Filters">
-        <Field label="From">
+        <Field label={`From (${zoneLabel(draft.since || Date.now())})`}>
           <input type="datetime-local" name="since" value={toLocalInput(draft.since)} onInput={(e) => setDraft({ ...draft, since: fromLocalInput(e.currentTarget.value) ?? "" })} />
         </Field>
-        <Field label="To">
+        <Field label={`To (${zoneLabel(draft.until || Date.now())})`}>
           <input type="datetime-local" name="until" value={toLocalInput(draft.until)} onInput={(e) => setDraft({ ...draft, until: fromLocalInput(e.currentTarget.value) ?? "" })} />
         </Field>
         <Field label="Camera">

@@ -1,5 +1,6 @@
-// Incident detail: status, timeline with notes, the SOP checklist, and dispatch to an available unit.
-import { useState } from "preact/hooks";
+// Incident detail: status, camera evidence (snapshot, clip, evidence lock), timeline with notes, the SOP
+// checklist, dispatch to an available unit, and the alerts and reports nearby in space and time.
+import { useMemo, useState } from "preact/hooks";
 import { get, patch, post } from "../api";
 import { PRIORITIES } from "../components/IncidentForm";
 import { act, Badge, Empty, ErrorBox, Link, StateView } from "../components/ui";
@@ -10,6 +11,7 @@ import { useSession } from "../session";
 import type { ChecklistItem, Dispatch, Incident, TimelineEntry } from "../types";
 import { useLiveReload } from "./Incidents";
 import { IncidentMap, IncidentMessages, NearestUnitsPanel } from "../components/IncidentField";
+import { correlatedMarkers, CorrelationPanel, IncidentEvidence, useCorrelated } from "../components/IncidentEvidence";
 
 const entryTime = (e: TimelineEntry) => e.at ?? e.ts ?? e.created_at;
 const entryText = (e: TimelineEntry) => e.text ?? e.message ?? e.note ?? humanize(e.kind ?? e.type ?? "");
@@ -146,6 +148,18 @@ function DispatchPanel({ inc }: { inc: Incident }) {
   );
 }
 
+/** The map with the alerts and reports nearby, and their list. */
+function IncidentSide({ inc, onChange }: { inc: Incident; onChange: () => void }) {
+  const corr = useCorrelated(inc);
+  const pins = useMemo(() => correlatedMarkers(corr.data), [corr.data]);
+  return (
+    <>
+      <IncidentMap inc={inc} onChange={onChange} extra={pins} />
+      <CorrelationPanel c={corr} />
+    </>
+  );
+}
+
 export function IncidentDetailPage({ id }: { id: string }) {
   const { can } = useSession();
   const cams = useCameras();
@@ -214,12 +228,13 @@ export function IncidentDetailPage({ id }: { id: string }) {
           {i.description && <p>{i.description}</p>}
           <div class="incident-grid">
             <div class="incident-main">
+              <IncidentEvidence inc={i} />
               <IncidentMessages inc={i} />
               <Timeline inc={i} onChange={() => void inc.reload()} />
             </div>
             <div class="incident-side">
               <NearestUnitsPanel inc={i} onChange={() => void inc.reload()} />
-              <IncidentMap inc={i} onChange={() => void inc.reload()} />
+              <IncidentSide inc={i} onChange={() => void inc.reload()} />
               <DispatchPanel inc={i} />
               <Checklist inc={i} onChange={() => void inc.reload()} />
               {(i.alert_ids ?? []).length > 0 && (

@@ -5,7 +5,7 @@ import { get, post } from "../api";
 import { MapView } from "../components/MapView";
 import { Field } from "../components/ui";
 import { loadUiConfig } from "../data";
-import { bytes, fromLocalInput, humanize, toLocalInput } from "../format";
+import { bytes, fromLocalInput, humanize, toLocalInput, zoneLabel } from "../format";
 import type { Camera, ReportOptions, UiConfig } from "../types";
 
 const DEFAULT_CATEGORIES = ["theft", "assault", "harassment", "lost_person", "medical", "suspicious", "vandalism", "traffic", "other"];
@@ -211,7 +211,7 @@ export function PublicReportPage() {
             <input name="camera_id" value={cameraId} placeholder="Camera number (on the sign under it)" onInput={(e) => setCameraId(e.currentTarget.value)} />
           )}
         </fieldset>
-        <Field label="When?">
+        <Field label={`When? (${zoneLabel()})`}>
           <input type="datetime-local" name="when" value={when} max={toLocalInput(new Date(Date.now() + 60000))} onInput={(e) => setWhen(e.currentTarget.value)} />
         </Field>
         <Field label="Photo (optional)" hint={`${types.map((t) => t.replace("image/", "").toUpperCase()).join(", ")}, up to ${bytes(maxBytes)}`}>

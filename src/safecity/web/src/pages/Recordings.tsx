@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { ApiError, get, post } from "../api";
 import { Empty, ErrorBox, Field, Loading } from "../components/ui";
 import { useCameras } from "../data";
-import { fmtDateTime, fromLocalInput, toLocalInput } from "../format";
+import { fmtDateTime, fromLocalInput, toLocalInput, zoneLabel } from "../format";
 import { useAsync } from "../hooks";
 import { useSession } from "../session";
 
@@ -127,10 +127,10 @@ export function RecordingsPage() {
             ))}
           </select>
         </Field>
-        <Field label="From">
+        <Field label={`From (${zoneLabel(since || Date.now())})`}>
           <input type="datetime-local" name="since" value={toLocalInput(since)} onInput={(e) => setSince(fromLocalInput(e.currentTarget.value) ?? since)} />
         </Field>
-        <Field label="To">
+        <Field label={`To (${zoneLabel(until || Date.now())})`}>
           <input type="datetime-local" name="until" value={toLocalInput(until)} onInput={(e) => setUntil(fromLocalInput(e.currentTarget.value) ?? until)} />
         </Field>
         <div class="filter-actions">

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { get, items, post } from "../api";
 import { act, Badge, Empty, ErrorBox, Field, Link, Loading, Modal } from "../components/ui";
 import { cameraName, useCameras } from "../data";
-import { ago, fmtDateTime, humanize } from "../format";
+import { ago, fmtDateTime, fromLocalInput, humanize, toLocalInput, zoneLabel } from "../format";
 import { useAsync, useInterval, useKeys, useNow } from "../hooks";
 import { setQuery, useLocation } from "../router";
 import type { PublicReport } from "../types";
@@ -18,7 +18,13 @@ export function ReportsPage() {
   const cams = useCameras();
   const now = useNow(10000);
   const status = loc.query.get("status") ?? "new";
-  const reports = useAsync(() => get<PublicReport[] | { items: PublicReport[] }>("/api/reports", { status: status || undefined, limit: 200 }).then(items), [status]);
+  const since = loc.query.get("since") ?? "";
+  const until = loc.query.get("until") ?? "";
+  const reports = useAsync(
+    () => get<PublicReport[] | { items: PublicReport[] }>("/api/reports", { status: status && status !== "all" ? status : undefined, since, until, limit: 200 }).then(items),
+    [status, since, until],
+  );
+  const setF = (k: string, v: string) => setQuery({ status, since: since || null, until: until || null, [k]: v || null });
   const [cursor, setCursor] = useState(0);
   const [photo, setPhoto] = useState<string | null>(null);
   useLiveReload(() => void reports.reload(), ["report"]);
@@ -49,12 +55,19 @@ export function ReportsPage() {
         <h1>Reports from the public</h1>
         <div class="filters inline">
           <Field label="Status">
-            <select name="status" value={status} onChange={(e) => setQuery({ status: e.currentTarget.value || "" })}>
+            <select name="status" value={status} onChange={(e) => setF("status", e.currentTarget.value || "")}>
               <option value="new">New (to triage)</option>
               <option value="dismissed">Dismissed</option>
               <option value="incident">Made incident</option>
-              <option value="">All</option>
+              <option value="all">All</option>
             </select>
+          </Field>
+          {/* when it happened, read in the displayed zone (the site's or the user's own) */}
+          <Field label={`From (${zoneLabel(since || Date.now())})`}>
+            <input type="datetime-local" name="since" value={toLocalInput(since)} onChange={(e) => setF("since", fromLocalInput(e.currentTarget.value) ?? "")} />
+          </Field>
+          <Field label={`To (${zoneLabel(until || Date.now())})`}>
+            <input type="datetime-local" name="until" value={toLocalInput(until)} onChange={(e) => setF("until", fromLocalInput(e.currentTarget.value) ?? "")} />
           </Field>
         </div>
       </header>
@@ -62,7 +75,7 @@ export function ReportsPage() {
       {reports.data === undefined ? (
         !reports.error && <Loading what="Loading reports" />
       ) : list.length === 0 ? (
-        <Empty>No reports {status ? `with status “${status}”` : ""}.</Empty>
+        <Empty>No reports {status && status !== "all" ? `with status “${status}”` : ""}.</Empty>
       ) : (
         <table class="grid" data-testid="reports-table">
           <thead>
