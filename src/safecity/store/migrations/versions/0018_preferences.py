@@ -2,7 +2,7 @@
 alert sound on/off and volume), kept on the server so they follow the user.
 
 Revision ID: 0018_preferences
-Revises: 0016_plates
+Revises: 0017_hotlists
 Create Date: 2026-12-04 00:00:00+00:00
 """
 
