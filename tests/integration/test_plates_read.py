@@ -128,3 +128,21 @@ def test_second_look_finds_a_small_plate_the_first_misses(shared_data: Path, rea
     config = PlateReaderConfig(countries=("us",), threads=2, second_look=False)
     single = PlateReader(*plate_model_paths(default_cache_dir()), config)
     assert all(r.plate != plate for region in regions for r in single.read(image, region))
+
+
+def test_two_views_read_what_the_box_as_found_misreads(
+    shared_data: Path, reader: PlateReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """car16: the box as the detector gives it reads `0020HHH` (the frame's edge and a smudge read as
+    characters); the tightened and the contrast-stretched views read the plate."""
+    import safecity.vision.plates as plates
+
+    image_path, (x1, y1, x2, y2), plate = _truth(shared_data / "plates" / "us" / "car16.txt")
+    image = cv2.imread(str(image_path))
+    around = (2 * x1 - x2, 2 * y1 - y2, 2 * x2 - x1, 2 * y2 - y1)  # the plate with its width/height around
+    reads = reader.read(image, around)
+    assert reads and reads[0].plate == plate
+    monkeypatch.setattr(plates, "TIGHTEN", 0.0)
+    monkeypatch.setattr(plates, "stretch_contrast", lambda view: view)
+    as_found = reader.read(image, around)
+    assert not as_found or as_found[0].plate != plate
