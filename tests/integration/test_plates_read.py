@@ -10,7 +10,7 @@ import pytest
 
 from safecity.vision.models import ModelNotInstalledError, default_cache_dir
 from safecity.vision.plate_formats import normalize
-from safecity.vision.plates import PlateReader, PlateReaderConfig
+from safecity.vision.plates import PlateReader, PlateReaderConfig, rank
 from safecity.vision.plates_models import plate_model_paths
 
 pytestmark = pytest.mark.models
@@ -105,3 +105,44 @@ def test_locate_finds_the_plate_to_blur(shared_data: Path, reader: PlateReader) 
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
         hits += any(bx1 <= cx <= bx2 and by1 <= cy <= by2 for bx1, by1, bx2, by2 in boxes)
     assert hits >= 5, f"plate located in {hits}/6 photos"
+
+
+def test_second_look_finds_a_small_plate_the_first_misses(shared_data: Path, reader: PlateReader,
+                                                         nanodet_model: Path) -> None:  # fmt: skip
+    """A photo whose plate the text detector misses in every vehicle box at the crop's size: the second
+    look, on the crops upscaled twice, finds and reads it; without it nothing is read."""
+    from safecity.vision.detector import OnnxDetector
+    from safecity.vision.plate_stage import VEHICLES
+
+    image_path, (x1, y1, x2, y2), plate = _truth(shared_data / "plates" / "us" / "wts-lg-000041.txt")
+    image = cv2.imread(str(image_path))
+    vehicles = OnnxDetector(nanodet_model, class_ids=list(VEHICLES), threads=2).detect(image).xyxy
+    assert len(vehicles) >= 1
+    regions = [(bx1 - 0.05 * (bx2 - bx1), by1 - 0.05 * (by2 - by1), bx2 + 0.05 * (bx2 - bx1),
+                by2 + 0.05 * (by2 - by1)) for bx1, by1, bx2, by2 in vehicles]  # fmt: skip
+    assert reader.config.second_look
+    reads = sorted((r for region in regions for r in reader.read(image, region)), key=rank, reverse=True)
+    assert reads and reads[0].plate == plate
+    bx1, by1, bx2, by2 = reads[0].box  # in image coordinates, on the plate
+    assert x1 - 10 <= bx1 < bx2 <= x2 + 10 and y1 - 10 <= by1 < by2 <= y2 + 10
+    config = PlateReaderConfig(countries=("us",), threads=2, second_look=False)
+    single = PlateReader(*plate_model_paths(default_cache_dir()), config)
+    assert all(r.plate != plate for region in regions for r in single.read(image, region))
+
+
+def test_two_views_read_what_the_box_as_found_misreads(
+    shared_data: Path, reader: PlateReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """car16: the box as the detector gives it reads `0020HHH` (the frame's edge and a smudge read as
+    characters); the tightened and the contrast-stretched views read the plate."""
+    import safecity.vision.plates as plates
+
+    image_path, (x1, y1, x2, y2), plate = _truth(shared_data / "plates" / "us" / "car16.txt")
+    image = cv2.imread(str(image_path))
+    around = (2 * x1 - x2, 2 * y1 - y2, 2 * x2 - x1, 2 * y2 - y1)  # the plate with its width/height around
+    reads = reader.read(image, around)
+    assert reads and reads[0].plate == plate
+    monkeypatch.setattr(plates, "TIGHTEN", 0.0)
+    monkeypatch.setattr(plates, "stretch_contrast", lambda view: view)
+    as_found = reader.read(image, around)
+    assert not as_found or as_found[0].plate != plate

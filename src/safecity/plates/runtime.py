@@ -97,6 +97,7 @@ class Plates:
             min_confidence=cfg.min_confidence,
             max_side=cfg.max_side,
             threads=cfg.threads,
+            second_look=cfg.second_look,
         )
         return PlateReader(*plate_model_paths(self.cache_dir), settings)
 

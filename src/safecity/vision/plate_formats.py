@@ -89,6 +89,7 @@ class FormatMatch:
     plate: str  # corrected text
     country: str  # code of the matching format
     substitutions: int  # characters changed to fit the template
+    specific: bool = False  # fits a national template, not only the any-character (`X`) ones
 
 
 def normalize(raw: str) -> str:
@@ -142,7 +143,7 @@ def match(text: str, countries: tuple[str, ...]) -> FormatMatch | None:
                 continue
             key = (changes, -_specificity(template), rank)
             if best is None or key < best[0]:
-                best = (key, FormatMatch(plate, code, changes))
+                best = (key, FormatMatch(plate, code, changes, _specificity(template) > 0))
     return None if best is None else best[1]
 
 

@@ -27,6 +27,9 @@ class PlatesConfig(BaseModel):
     min_vehicle_px: int = Field(80, ge=16, description="Vehicle boxes shorter than this are not read")
     max_side: int = Field(960, ge=160, le=4096, description="The text detector's input is at most this large")
     threads: int = Field(1, ge=1, le=16, description="ONNX Runtime threads of the plate models")
+    second_look: bool = Field(
+        True, description="Where nothing is read, detect again on the crop upscaled twice (small plates)"
+    )
     redact: bool = Field(
         True,
         description="Blur plate-shaped text inside vehicle boxes of every stored snapshot, live frame and "
