@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from safecity.api.deps import AUTHENTICATED, Principal, get_node, ws_require
 from safecity.api.live import TOO_SLOW, LiveClient, LiveHub
-from safecity.api.revalidate import CHECK_EVERY_S, Revalidator
+from safecity.api.revalidate import CHECK_EVERY_S, Revalidator, grant_batcher
 from safecity.api.routers.auth import me_of
 
 PREFIX = ""
@@ -63,7 +63,7 @@ async def _listen(ws: WebSocket) -> None:
 async def live(websocket: WebSocket, who: Annotated[Principal, Depends(_auth)]) -> None:
     node = get_node(websocket)
     hub: LiveHub = node.live
-    revalidator = Revalidator(node.session, who)
+    revalidator = Revalidator(node.session, who, batcher=grant_batcher(websocket.app.state, node.session))
     if not await run_in_threadpool(revalidator.open):
         raise WebSocketException(1008, "credential no longer valid")
     await websocket.accept()
