@@ -79,6 +79,9 @@ def serve(
         proxy_headers=True,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         ws_ping_interval=20,
+        # longer than a UI's polling pause: with uvicorn's 5 s a client reusing its connection just as a
+        # loaded server closed it got "connection closed without response" (bench/load.py)
+        timeout_keep_alive=30,
     )
     try:
         _stopping_server()(config).run()
