@@ -2,6 +2,7 @@
 a free port, SQLite in tmp_path):
 - more concurrent requests than database connections wait for one and are served, never a 503 "database
   busy" (the request admission of `safecity.api.deps.get_session`);
+- live messages are not compressed once per client (permessage-deflate declined);
 - a WebSocket client that stops reading is cut off while another client on the same node gets every
   message;
 - the live connections' periodic re-checks, now coalesced (`safecity.api.revalidate.GrantBatcher`), still
@@ -31,6 +32,7 @@ from websockets.sync.client import ClientConnection, connect
 from safecity.accounts.sessions import revoke_user_tokens
 from safecity.accounts.users import get_user_by_name
 from safecity.api.app import create_api
+from safecity.api.serve import server_options
 from safecity.app import App
 from support.api_harness import LiveServer, add_token, add_user, make_node
 
@@ -73,8 +75,23 @@ def test_requests_beyond_the_pool_wait_for_a_connection_instead_of_503(tmp_path:
     assert codes.count(200) == len(codes), {c: codes.count(c) for c in set(codes)}
 
 
-def _ws(server: LiveServer, token: str, **kw: object) -> ClientConnection:
-    ws = connect(f"{server.ws_url}/ws?token={token}", open_timeout=30, **kw)  # type: ignore[arg-type]
+SERVE = {**server_options(), "log_config": None, "log_level": "warning"}  # uvicorn as `safecity serve` runs
+
+
+def test_live_messages_are_not_compressed_per_client(tmp_path: Path) -> None:
+    # permessage-deflate compressed each message once per client (its own zlib context): most of the event
+    # loop's time with hundreds of clients. The client offers it (as browsers do); the server declines.
+    node = _node(tmp_path)
+    with LiveServer.run(create_api(node), **SERVE) as server, contextlib.ExitStack() as stack:
+        ws = _ws(stack, server, add_token(node, "op"))
+        assert ws.protocol.extensions == []
+        node.live.broadcast("alert", {"id": "plain"})
+        while json.loads(ws.recv(timeout=30))["data"].get("id") != "plain":
+            pass
+
+
+def _ws(stack: contextlib.ExitStack, server: LiveServer, token: str) -> ClientConnection:
+    ws = stack.enter_context(connect(f"{server.ws_url}/ws?token={token}", open_timeout=30))
     assert json.loads(ws.recv(timeout=30))["type"] == "hello"
     return ws
 
@@ -103,9 +120,9 @@ def test_a_client_that_stops_reading_is_cut_off_and_the_others_get_every_message
     node.live.queue_size = 64
     n = 500
     payload = {"id": "x", "pad": "p" * 16_000}  # 500 x 16 kB: beyond what the kernel buffers for a socket
-    with LiveServer.run(create_api(node)) as server:
-        stalled = _stalled_ws(server, token)  # upgraded, then never reads a byte
-        reader = _ws(server, token)
+    with LiveServer.run(create_api(node), **SERVE) as server, contextlib.ExitStack() as stack:
+        stack.enter_context(_stalled_ws(server, token))  # upgraded, then never reads a byte
+        reader = _ws(stack, server, token)
         while node.live.clients < 2:
             time.sleep(0.01)
         got: list[int] = []
@@ -126,17 +143,15 @@ def test_a_client_that_stops_reading_is_cut_off_and_the_others_get_every_message
         thread.join(180)
         assert got == list(range(n)), "the reading client missed messages or got them out of order"
         assert node.live.dropped_clients == 1, "the stalled client was not cut off"
-        reader.close()
-        stalled.close()
 
 
 def test_coalesced_rechecks_close_exactly_the_revoked_connections(tmp_path: Path) -> None:
     node = _node(tmp_path)
     add_user(node, "other", "operator")
     revoked, kept = add_token(node, "op"), add_token(node, "other")
-    with LiveServer.run(create_api(node)) as server:
-        doomed = [_ws(server, revoked) for _ in range(8)]
-        alive = [_ws(server, kept) for _ in range(4)]
+    with LiveServer.run(create_api(node)) as server, contextlib.ExitStack() as stack:
+        doomed = [_ws(stack, server, revoked) for _ in range(8)]
+        alive = [_ws(stack, server, kept) for _ in range(4)]
         with node.session() as db:
             user = get_user_by_name(db, "op")
             assert user is not None
@@ -152,6 +167,5 @@ def test_coalesced_rechecks_close_exactly_the_revoked_connections(tmp_path: Path
         for ws in alive:
             while json.loads(ws.recv(timeout=30))["data"].get("id") != "after":
                 pass
-            ws.close()
         [batcher] = list(server.api.state.grant_batchers.values())
         assert batcher.batches >= 1  # the re-checks went through the node's shared batcher

@@ -34,10 +34,13 @@ _IDLE = object()  # no message within the check period: only revalidate
 
 async def _pump(ws: WebSocket, client: LiveClient, revalidator: Revalidator) -> None:
     while True:
-        try:
-            item: object = await asyncio.wait_for(client.queue.get(), CHECK_EVERY_S)
-        except TimeoutError:
-            item = _IDLE
+        try:  # a waiting message without wait_for's task and timer per message (the busy case)
+            item: object = client.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            try:
+                item = await asyncio.wait_for(client.queue.get(), CHECK_EVERY_S)
+            except TimeoutError:
+                item = _IDLE
         if not await revalidator.still_allowed():  # before every push, and while idle
             await ws.close(1008, "credential or rights changed: reconnect")
             return
