@@ -103,7 +103,11 @@ def publishing(dep: Deployment, rate: float, cameras: int = 4) -> Iterator[subpr
         yield proc
     finally:
         proc.send_signal(2)
-        out, _ = proc.communicate(timeout=30)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # stuck flushing to a starved nats-server: never leave it behind
+            proc.kill()
+            out, _ = proc.communicate()
         print(f"publisher: {out.strip()} events at {rate}/s")
 
 
