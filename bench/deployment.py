@@ -60,6 +60,12 @@ class Deployment:
     def rss_mb(self) -> float:
         return float(psutil.Process(self.serve.proc.pid).memory_info().rss) / 2**20
 
+    def cpu_s(self) -> float:
+        """CPU seconds the node has used (user + system): per request, a figure the neighbours' load on a
+        shared machine moves far less than latency."""
+        t = psutil.Process(self.serve.proc.pid).cpu_times()
+        return float(t.user + t.system)
+
 
 @contextlib.contextmanager
 def deployment(root: Path, *, operators: int = 1, cameras: int = 4, **settings: Any) -> Iterator[Deployment]:
@@ -97,8 +103,17 @@ def publishing(dep: Deployment, rate: float, cameras: int = 4) -> Iterator[subpr
         yield proc
     finally:
         proc.send_signal(2)
-        out, _ = proc.communicate(timeout=30)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # stuck flushing to a starved nats-server: never leave it behind
+            proc.kill()
+            out, _ = proc.communicate()
         print(f"publisher: {out.strip()} events at {rate}/s")
+
+
+def loadavg() -> str:
+    """The machine's 1, 5 and 15 minute load averages (quoted with every figure of a shared machine)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def quantile(values: list[float], q: float) -> float:

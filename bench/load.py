@@ -29,7 +29,7 @@ import gevent  # noqa: E402
 from locust import HttpUser, between, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
-from deployment import PASSWORD, Deployment, deployment, publishing, quantile  # noqa: E402
+from deployment import PASSWORD, Deployment, deployment, loadavg, publishing, quantile  # noqa: E402
 from safecity.api.deps import SESSION_COOKIE  # noqa: E402
 
 SESSIONS: list[str] = []
@@ -106,12 +106,14 @@ def run_api(dep: Deployment, users: int, seconds: float, rate: float) -> None:
     runner = env.create_local_runner()
     rss: list[tuple[float, float]] = []
     with publishing(dep, rate):
+        cpu0 = dep.cpu_s()
         start = time.monotonic()
         runner.start(users, spawn_rate=max(1, users / 10))
         while (t := time.monotonic() - start) < seconds:
             rss.append((t, dep.rss_mb()))
             gevent.sleep(10)
         runner.quit()
+        cpu = dep.cpu_s() - cpu0
     total = env.stats.total
     print(f"{users} operators, {seconds:.0f} s, {rate}/s events published; node RSS MB over time:")
     print("  " + "  ".join(f"{t:.0f}s:{mb:.0f}" for t, mb in rss))
@@ -125,6 +127,9 @@ def run_api(dep: Deployment, users: int, seconds: float, rate: float) -> None:
     p50, p95, p99 = (total.get_response_time_percentile(q) for q in (0.5, 0.95, 0.99))
     print(f"TOTAL n={total.num_requests} failures={total.num_failures} rps={total.total_rps:.1f} "
           f"p50={p50:.0f} p95={p95:.0f} p99={p99:.0f} ms")  # fmt: skip
+    per_request = cpu * 1000 / max(total.num_requests, 1)
+    print(f"node CPU {cpu:.0f} s ({cpu / max(seconds, 1):.2f} cores), {per_request:.1f} ms per request "
+          f"(events and live push included); load average {loadavg()}")  # fmt: skip
     for err in env.stats.errors.values():
         print(f"  error x{err.occurrences}: {err.method} {err.name}: {err.error}")
 

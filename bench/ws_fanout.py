@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import requests
 from websockets.asyncio.client import connect
 
-from deployment import PASSWORD, deployment, publishing, quantile
+from deployment import PASSWORD, deployment, loadavg, publishing, quantile
 
 
 def token_for(base: str, user: str) -> tuple[str, requests.Session]:
@@ -99,11 +99,11 @@ def main() -> None:
         token, http = token_for(dep.base, dep.users[0])
         url = dep.base.replace("http://", "ws://") + f"/ws?token={token}"
         with publishing(dep, args.rate):
-            rss0 = dep.rss_mb()
+            rss0, cpu0 = dep.rss_mb(), dep.cpu_s()
             latencies, counts, readers_cut, slow_cut = asyncio.run(
                 fan_out(url, args.clients, args.slow, args.seconds)
             )
-            rss1 = dep.rss_mb()
+            rss1, cpu = dep.rss_mb(), dep.cpu_s() - cpu0
         health = http.get(f"{dep.base}/api/health", timeout=30)
         live = health.json().get("live", {}) if health.ok else {"health": health.status_code}
     expected = max(counts) if counts else 0
@@ -113,6 +113,9 @@ def main() -> None:
           f"max={max(latencies, default=0) * 1000:.0f} ms over {len(latencies)} deliveries")  # fmt: skip
     print(f"events per reading client: min {min(counts, default=0)} max {expected}; "
           f"node live stats {live}; RSS {rss0:.0f} -> {rss1:.0f} MB")  # fmt: skip
+    per_delivery = cpu * 1e6 / max(len(latencies), 1)
+    print(f"node CPU {cpu:.0f} s ({cpu / args.seconds:.2f} cores), {per_delivery:.0f} us per delivery; "
+          f"load average {loadavg()}")  # fmt: skip
 
 
 if __name__ == "__main__":

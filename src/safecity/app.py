@@ -189,7 +189,10 @@ def build_app(settings: Settings, *, detector: Detector | None = None) -> App:
     bus = build_bus(settings)
     writer, closers = attach_consumers(settings, bus, store)
     media = build_storage(settings.media, settings.storage.resolved_media_dir)
-    engine = make_engine(settings.storage.resolved_database_url)  # the store has migrated it already
+    engine = make_engine(  # the store has migrated it already
+        storage.resolved_database_url, pool_size=storage.database_pool_size,
+        max_overflow=storage.database_pool_overflow, pool_timeout=storage.database_pool_timeout_s,
+    )  # fmt: skip
     live = LiveHub(settings.api.ws_queue_size)
     workers = settings.api.start_workers  # false: an API-only node, which neither records nor purges
     cams = build_camera_services(

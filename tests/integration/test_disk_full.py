@@ -1,10 +1,12 @@
 """Disk full on the media volume, with `safecity serve` recording the PETS video: the media directory is a
 small tmpfs (mounted by the test; where mounting is not permitted the test fails under CI and skips
 elsewhere). The volume is filled to the last byte while serve runs:
-- storing segments stops cleanly: a CRITICAL log, segments wait in the spool, the index only ever names
-  complete files (no temporary or partial object, every row's file exists at its indexed size);
+- storing segments stops cleanly: a CRITICAL log and a critical alert row (kind `storage_full`, what the
+  alerts API and UI list; one alert however many segments fail), segments wait in the spool, the index
+  only ever names complete files (no temporary or partial object, every row's file exists at its
+  indexed size);
 - events keep being stored (the database is on another volume), snapshots are skipped;
-- when space returns, recording resumes and the segments that waited are stored.
+- when space returns, recording resumes, the segments that waited are stored and the alert is closed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from safecity.operations.models import AlertRow
 from safecity.recording.index import SEGMENTS
 from safecity.store.models import EventRow
 from support.processes import (
@@ -79,6 +82,17 @@ def stored_ids(url: str) -> set[str]:
         engine.dispose()
 
 
+def storage_alerts(url: str) -> list[tuple[str, str, int]]:
+    """(severity, status, occurrences) of every storage-full alert."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            query = select(AlertRow.severity, AlertRow.status, AlertRow.occurrences)
+            return [tuple(r) for r in conn.execute(query.where(AlertRow.kind == "storage_full"))]
+    finally:
+        engine.dispose()
+
+
 def check_index(url: str, media: Path) -> int:
     """Every indexed segment's file exists at its indexed size; no temporary object left behind."""
     rows = segments(url)
@@ -110,6 +124,7 @@ def test_media_volume_full_recording_pauses_events_stored_and_it_resumes(
             filler = fill(media)
             wait_for(lambda: "media store is full" in serve.tail(200_000), 30, "the CRITICAL log")
             assert "CRITICAL" in serve.tail(200_000)
+            wait_for(lambda: bool(storage_alerts(url)), 30, "the critical alert row")
             at_full = check_index(url, media)
             n_published = len(published_ids(log))
             wait_for(lambda: len(list(spool.rglob("*.part"))) >= 3, 30, "segments waiting in the spool")
@@ -117,12 +132,15 @@ def test_media_volume_full_recording_pauses_events_stored_and_it_resumes(
             ids = published_ids(log)
             wait_for(lambda: set(ids) <= stored_ids(url), 30, "events stored while the disk is full")
             assert check_index(url, media) == at_full, "nothing indexed while nothing could be stored"
+            [(severity, status, _)] = storage_alerts(url)  # one alert, however many segments failed
+            assert (severity, status) == ("critical", "open")
             assert serve.proc.poll() is None
 
             os.unlink(filler)  # space returns
             wait_for(lambda: "has space again" in serve.tail(200_000), 30, "recovery")
             wait_for(lambda: check_index(url, media) >= at_full + 3, 30, "the waiting segments stored")
             wait_for(lambda: len(list(spool.rglob("*.part"))) <= 1, 30, "the spool emptied")
+            wait_for(lambda: [s for _, s, _ in storage_alerts(url)] == ["closed"], 30, "the alert closed")
             assert serve.terminate(), serve.tail()
         assert set(published_ids(log)) <= stored_ids(url)
         check_index(url, media)

@@ -147,13 +147,15 @@ class LiveServer:
 
     @classmethod
     @contextlib.contextmanager
-    def run(cls, api: FastAPI, timeout_s: float = 30.0) -> Iterator[LiveServer]:
+    def run(cls, api: FastAPI, timeout_s: float = 30.0, **options: Any) -> Iterator[LiveServer]:
+        """`options`: uvicorn settings (e.g. `safecity.api.serve.server_options()`, as `serve` runs)."""
         import threading
         import time
 
         import uvicorn
 
-        config = uvicorn.Config(api, host="127.0.0.1", port=0, log_level="warning", ws_ping_interval=None)
+        options = {"log_level": "warning", "ws_ping_interval": None, **options}
+        config = uvicorn.Config(api, host="127.0.0.1", port=0, **options)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
         thread.start()

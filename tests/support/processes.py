@@ -69,27 +69,55 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 @dataclass
 class PgServer:
-    """A private PostgreSQL cluster (initdb in a temp dir, trust auth) that a test may stop and start."""
+    """A private PostgreSQL cluster (initdb in a temp dir, trust auth) that a test may stop and start.
+
+    `start(tls=certs, password=...)`: a TLS-only server instead: ssl=on with `certs`' server certificate,
+    a pg_hba that has `hostssl` lines only (a plain TCP connection finds no entry and is refused) and
+    scram-sha-256 passwords; `password` is the `postgres` user's."""
 
     root: Path
     port: int
+    password: str | None = None
+    tls: Any = None  # support.certs.Certs of a TLS-only server
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        if self.tls is None:
+            return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        return (
+            f"postgresql+psycopg://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
+            f"?sslmode=verify-full&sslrootcert={self.tls.ca}"
+        )
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls) -> Iterator[PgServer]:
+    def start(cls, *, tls: Any = None, password: str | None = None) -> Iterator[PgServer]:
         if not (PG_BIN / "initdb").is_file():
             missing(f"PostgreSQL server binaries not found under {PG_BIN} (apt-get install postgresql)")
+        if tls is not None and not password:
+            raise ValueError("a TLS-only server is started with a password")
         root = Path(tempfile.mkdtemp(prefix="safecity-pg-"))
-        if os.geteuid() == 0:
-            shutil.chown(root, "postgres", "postgres")
-        pg = cls(root, free_port())
+        pg = cls(root, free_port(), password, tls)
         initdb = [str(PG_BIN / "initdb"), "-D", str(root / "data"), "-U", "postgres", "-A", "trust"]
+        if tls is not None:  # the server reads its key and the password file as the postgres user
+            (root / "pwfile").write_text(f"{password}\n")
+            shutil.copy(tls.cert, root / "server.pem")
+            shutil.copy(tls.key, root / "server.key")
+            (root / "server.key").chmod(0o600)
+            initdb = [
+                *initdb[:-2],
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={root / 'pwfile'}",
+            ]
+        if os.geteuid() == 0:
+            for path in [root, *root.iterdir()]:
+                shutil.chown(path, "postgres", "postgres")
         initdb.append("--no-sync")
         subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
+        if tls is not None:  # TLS only: no `host` line, so a connection without TLS matches nothing
+            hba = root / "data" / "pg_hba.conf"
+            hba.write_text("local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n")
         try:
             pg.up()
             yield pg
@@ -99,6 +127,9 @@ class PgServer:
 
     def _ctl(self, *args: str) -> None:
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        if self.tls is not None:
+            cert, key = self.root / "server.pem", self.root / "server.key"
+            opts += f" -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
         cmd = [str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log")]
         cmd += ["-o", opts]
         subprocess.run(_as_postgres([*cmd, *args]), check=False, capture_output=True, timeout=60)

@@ -17,14 +17,17 @@ send the session's CSRF token in `X-CSRF-Token` (the login response sets it, rea
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hmac
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import Depends, HTTPException, Request, WebSocket, WebSocketException, status
 from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
@@ -97,18 +100,59 @@ def get_node(conn: HTTPConnection) -> App:
 Node = Annotated[App, Depends(get_node)]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One ORM session per request, committed when the endpoint returns (before the response is sent),
-    rolled back when it raises. `session.connection()` gives Core repositories the same transaction."""
-    db = get_node(request).session()
+# Connections of the pool left to the node's background work (alert engine, watchdog, live revalidation,
+# recording alerts) when API requests are admitted (`get_session`).
+DB_RESERVE = 4
+
+
+def db_slots(node: App) -> int:
+    """How many requests may hold a database session at once: what the pool can serve, less the reserve."""
+    storage = node.settings.storage
+    return max(1, storage.database_pool_size + storage.database_pool_overflow - DB_RESERVE)
+
+
+def _admission(conn: HTTPConnection) -> asyncio.Semaphore:
+    """The node's request admission semaphore on the running loop (test clients may run several loops)."""
+    state = conn.app.state
+    per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = getattr(
+        state, "db_admission", None
+    )
+    if per_loop is None:
+        per_loop = state.db_admission = weakref.WeakKeyDictionary()
+    loop = asyncio.get_running_loop()
+    if loop not in per_loop:
+        per_loop[loop] = asyncio.Semaphore(db_slots(get_node(conn)))
+    return per_loop[loop]
+
+
+def _end(db: Session, commit: bool) -> None:
     try:
-        yield db
-        db.commit()
-    except BaseException:
-        db.rollback()
-        raise
+        if commit:
+            db.commit()
     finally:
-        db.close()
+        db.close()  # rolls back what was not committed, returns the connection
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One ORM session per request, committed when the endpoint returns (before the response is sent),
+    rolled back when it raises. `session.connection()` gives Core repositories the same transaction.
+
+    Admission (docs/performance.md): at most `db_slots` requests hold a session at once; the others wait
+    here, on the event loop, holding neither a worker thread nor a connection. Without it, a request that
+    held a connection while waiting for a worker thread, with every worker thread waiting for a connection,
+    stalled the node until the pool timed out (503 "database busy" under 200 operators). The end of the
+    session runs on a thread of its own, never waiting for a busy worker pool while it holds a connection.
+    """
+    node = get_node(request)
+    async with _admission(request):
+        db = node.session()
+        ok = False
+        try:
+            yield db
+            ok = True
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_end, db, ok, limiter=anyio.CapacityLimiter(1))
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -176,6 +220,7 @@ def authenticate(request: Request, db: Session) -> Principal:
 
 def current_principal(request: Request, db: DbSession) -> Principal:
     principal = authenticate(request, db)
+    db.commit()  # its touch stored, the connection returned: not held while the endpoint waits for a thread
     request.state.principal = principal
     set_actor(db, principal.username)  # privileged changes in this request are audited as theirs
     return principal

@@ -55,6 +55,24 @@ def _stopping_server() -> type:
     return Server
 
 
+def server_options(verbose: bool = False) -> dict[str, Any]:
+    """uvicorn's settings for `serve` (also what the live fan-out tests run with)."""
+    return {
+        "log_level": "debug" if verbose else "info",
+        "log_config": log_config(),
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+        "ws_ping_interval": 20,
+        # no permessage-deflate: it compressed every live message once per client, each with its own zlib
+        # context (about 60% of the event loop's busy time with 300 clients, and ~256 KB per socket), for
+        # little gain on small JSON messages (docs/performance.md)
+        "ws_per_message_deflate": False,
+        # longer than a UI's polling pause: with uvicorn's 5 s, a client reusing its connection just as a
+        # loaded server closed it got "connection closed without response" (bench/load.py)
+        "timeout_keep_alive": 30,
+    }
+
+
 def serve(
     settings: Settings, host: str | None = None, port: int | None = None, verbose: bool = False
 ) -> None:
@@ -70,16 +88,7 @@ def serve(
     log.info(
         "safecity serving on http://%s:%d (cameras: database, seeded from the settings file)", host, port
     )
-    config = uvicorn.Config(
-        api,
-        host=host,
-        port=port,
-        log_level="debug" if verbose else "info",
-        log_config=log_config(),
-        proxy_headers=True,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        ws_ping_interval=20,
-    )
+    config = uvicorn.Config(api, host=host, port=port, **server_options(verbose))
     try:
         _stopping_server()(config).run()
     finally:

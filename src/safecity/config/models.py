@@ -243,6 +243,12 @@ class StorageConfig(Strict):
     database_sslrootcert: Path | None = Field(None, description="CA that signed the PostgreSQL server")
     database_sslcert: Path | None = Field(None, description="Client certificate for PostgreSQL (PEM)")
     database_sslkey: Path | None = Field(None, description="Client key for PostgreSQL (PEM, mode 0600)")
+    # the node's connection pool (docs/performance.md): API requests are admitted up to what it can serve
+    database_pool_size: int = Field(10, ge=1, le=500, description="Connections the node keeps open")
+    database_pool_overflow: int = Field(20, ge=0, le=500, description="Extra connections opened under load")
+    database_pool_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="How long a background task waits for a free connection"
+    )
 
     @model_validator(mode="after")
     def _tls_needs_postgres(self) -> StorageConfig:

@@ -265,3 +265,49 @@ def close_camera_dark(db: Session, camera_id: str, actor: Actor) -> list[AlertRo
         row.close_note = "camera disabled"
     db.flush()
     return rows
+
+
+# --- platform conditions ----------------------------------------------------------------------------
+
+
+def raise_condition(
+    db: Session, key: str, kind: str, title: str, severity: Severity, at: datetime | None = None
+) -> tuple[AlertRow, bool]:
+    """An alert for a condition the platform notices in itself (no rule: it cannot be disabled). While
+    an alert with `key` is not closed, a repeat only counts (occurrences + 1, last_seen moves), so one
+    condition is one alert however long it lasts. Returns the alert and whether it is new."""
+    at = at or now_utc()
+    row = db.scalar(
+        select(AlertRow)
+        .where(AlertRow.dedup_key == key, AlertRow.status != AlertStatus.CLOSED.value)
+        .order_by(AlertRow.id.desc())
+        .limit(1)
+    )
+    if row is not None:
+        row.occurrences += 1
+        row.last_seen = max(row.last_seen, at)
+        db.flush()
+        return row, False
+    row = AlertRow(
+        rule_id=None, rule_name="Platform", kind=kind, severity=severity.value, status=AlertStatus.OPEN.value,
+        dedup_key=key, title=title[:256], occurrences=1, first_seen=at, last_seen=at, created_at=now_utc(),
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    return row, True
+
+
+def close_condition(db: Session, key: str, note: str, actor: Actor) -> list[AlertRow]:
+    """The condition of `key` ended: its alerts that are not closed yet close, whatever their step."""
+    rows = list(
+        db.scalars(
+            select(AlertRow).where(AlertRow.dedup_key == key, AlertRow.status != AlertStatus.CLOSED.value)
+        )
+    )
+    now = now_utc()
+    for row in rows:
+        row.status, row.closed_at = AlertStatus.CLOSED.value, now
+        row.closed_by_id, row.closed_by = actor.id, actor.name
+        row.close_note = note
+    db.flush()
+    return rows

@@ -13,6 +13,7 @@ import errno
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,25 +36,60 @@ FULL_RETRY_EVERY_S = 5.0  # while the media store is full: how soon a freed volu
 
 class StorageFull:
     """The media store refused a segment for lack of space (ENOSPC): one CRITICAL log per episode,
-    segments wait in the spool (nothing half-written is indexed), retried every few seconds."""
+    segments wait in the spool (nothing half-written is indexed), retried every few seconds.
 
-    def __init__(self) -> None:
+    `notify(full, detail)` (the node wires a critical platform alert to it, safecity.operations.conditions)
+    is called with True once per episode, again on a later refusal until that call succeeded (the
+    database may be down too), and with False when a segment is stored again: after an episode it raised,
+    and once after start (an alert a killed predecessor left open closes when recording works again)."""
+
+    def __init__(self, notify: Callable[[bool, str], None] | None = None) -> None:
         self.active = False
         self.since: float | None = None
         self.episodes = 0
+        self.notify = notify
+        self._alerted = False
+        self._cleared_once = False
+        self._lock = threading.Lock()  # two commit threads
 
     def enter(self, exc: OSError) -> None:
+        with self._lock:
+            self._enter(exc)
+
+    def leave(self) -> bool:
+        """A segment was stored; True when this ends an episode."""
+        with self._lock:
+            return self._leave()
+
+    def _enter(self, exc: OSError) -> None:
         if not self.active:
             self.active, self.since = True, time.time()
             self.episodes += 1
             log.critical("recording: the media store is full (%s); segments wait in the spool", exc)
+        if not self._alerted:
+            self._alerted = self._call(True, str(exc))
 
-    def leave(self) -> bool:
-        """True when this ends an episode."""
-        if not self.active:
+    def _leave(self) -> bool:
+        ended = self.active
+        if ended:
+            log.warning(
+                "recording: media store has space again after %.0f s", time.time() - (self.since or 0)
+            )
+            self.active, self.since = False, None
+        if self._alerted or not self._cleared_once:
+            done = self._call(False, "the media store has space again")
+            self._alerted = self._alerted and not done
+            self._cleared_once = self._cleared_once or done
+        return ended
+
+    def _call(self, full: bool, detail: str) -> bool:
+        if self.notify is None:
+            return True
+        try:
+            self.notify(full, detail)
+        except Exception:  # the database may be unreachable too: tried again on the next segment
+            log.exception("recording: could not %s the media-store-full alert", "raise" if full else "close")
             return False
-        log.warning("recording: media store has space again after %.0f s", time.time() - (self.since or 0))
-        self.active, self.since = False, None
         return True
 
 

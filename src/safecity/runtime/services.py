@@ -21,6 +21,7 @@ from safecity.biometrics.runtime import Biometrics, attach_biometrics
 from safecity.bus.base import Bus
 from safecity.config.models import DetectorConfig, Settings, coco_ids
 from safecity.media.storage import MediaStorage
+from safecity.operations.conditions import ConditionAlerts, StorageFullAlert
 from safecity.operations.live import LiveSink
 from safecity.plates.runtime import attach_plates
 from safecity.recording.runtime import DataCenter, attach_data_center
@@ -102,6 +103,8 @@ def build_camera_services(
     center = attach_data_center(
         settings, engine, media, bus, retention=retention, clips_durable=clips_durable, node_id=node_id()
     )
+    # a full media store is a critical alert row (open while it lasts, closed when recording resumes)
+    center.recording.storage_full.notify = StorageFullAlert(ConditionAlerts(session_factory(engine), live))
     bio = attach_biometrics(settings, session_factory(engine), live)  # face step only under a watchlist
     factory = CameraFactory(
         settings,

@@ -50,18 +50,30 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
-def make_engine(url: str | URL) -> Engine:
-    """Create an engine for `url`; for a SQLite file, create its directory if needed."""
+def make_engine(
+    url: str | URL,
+    *,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float | None = None,
+) -> Engine:
+    """Create an engine for `url`; for a SQLite file, create its directory if needed. The pool settings
+    (None: SQLAlchemy's defaults, 5 + 10 connections, 30 s) apply to PostgreSQL and SQLite files."""
     parsed = normalize_url(url)
+    pool: dict[str, Any] = {
+        k: v
+        for k, v in (("pool_size", pool_size), ("max_overflow", max_overflow), ("pool_timeout", pool_timeout))
+        if v is not None
+    }
     if parsed.get_backend_name() == "postgresql":
         try:
             import psycopg  # noqa: F401
         except ImportError as exc:
             raise ImportError("PostgreSQL store needs psycopg 3: pip install 'psycopg[binary]'") from exc
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, **pool)
     db_file = _sqlite_file(parsed)
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed)
+    engine = create_engine(parsed, **(pool if db_file is not None else {}))
     event.listen(engine, "connect", _on_sqlite_connect)
     return engine

@@ -182,13 +182,15 @@ async def add_entry(
     source_registry: Annotated[str | None, Form()] = None,
 ) -> list[EntryPublic]:
     """Enrol one person from one photo (exactly one face); the photo is not kept, only its template."""
-    with translated():
-        wl.get_watchlist(db, watchlist_id)
+    with translated():  # database work off the event loop (it would stall every other request)
+        await run_in_threadpool(wl.get_watchlist, db, watchlist_id)
     template = await _photo_template(node, photo, f"user:{who.user_id}")
     data = wl.EntryInput(label, source, legal_basis, expires_at, source_registry)
     with translated():
         try:
-            rows = wl.add_entries(db, watchlist_id, [(data, template)], actor(who), node.settings.biometrics)
+            rows = await run_in_threadpool(
+                wl.add_entries, db, watchlist_id, [(data, template)], actor(who), node.settings.biometrics
+            )
         finally:
             discard(template)
         return [EntryPublic.model_validate(r) for r in rows]
@@ -222,7 +224,7 @@ async def bulk_import(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "one manifest item per photo")
     config = node.settings.biometrics
     with translated():
-        wl.get_watchlist(db, watchlist_id)
+        await run_in_threadpool(wl.get_watchlist, db, watchlist_id)
         wl.check_bulk_sources([i.source_registry for i in items], config)  # before any photo is decoded
     templates = [await _photo_template(node, p, f"user:{who.user_id}") for p in photos]
     entries = [
@@ -231,7 +233,7 @@ async def bulk_import(
     ]
     with translated():
         try:
-            rows = wl.add_entries(db, watchlist_id, entries, actor(who), config)
+            rows = await run_in_threadpool(wl.add_entries, db, watchlist_id, entries, actor(who), config)
         finally:
             discard(*templates)
         return [EntryPublic.model_validate(r) for r in rows]

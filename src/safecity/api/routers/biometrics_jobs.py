@@ -220,8 +220,8 @@ async def start_import(
 ) -> ImportJobPublic:
     """Enrol people from photos in the background (the rules of `/import`); poll for the entries."""
     items = _manifest(manifest, len(photos))
-    with translated():
-        wl.get_watchlist(db, watchlist_id)
+    with translated():  # database work off the event loop
+        await run_in_threadpool(wl.get_watchlist, db, watchlist_id)
         wl.check_bulk_sources([i.source_registry for i in items], node.settings.biometrics)
     data = [await _photo_bytes(p) for p in photos]
     work = _import_work(node, watchlist_id, items, data, actor(who))

@@ -15,7 +15,7 @@ from safecity.api.annotate import BOUNDARY, draw_geometry, jpeg_stream
 from safecity.api.camera_service import grab_image
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
 from safecity.api.live_privacy import UNREDACTED, mask_live, record_live_view
-from safecity.api.revalidate import Revalidator
+from safecity.api.revalidate import Revalidator, grant_batcher
 from safecity.api.routers.cameras import visible_camera
 from safecity.api.schemas import CameraId
 from safecity.app import App
@@ -120,7 +120,7 @@ async def live(
     worker = node.workers.get(camera_id)
     if worker is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {camera_id!r} is not running here")
-    revalidator = Revalidator(node.session, who)
+    revalidator = Revalidator(node.session, who, batcher=grant_batcher(request.app.state, node.session))
     if not await run_in_threadpool(revalidator.open):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "credential no longer valid")
     await run_in_threadpool(_check_unredacted, db, node, who, camera_id, unredacted, stream=True)

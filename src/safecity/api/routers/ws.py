@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from safecity.api.deps import AUTHENTICATED, Principal, get_node, ws_require
 from safecity.api.live import TOO_SLOW, LiveClient, LiveHub
-from safecity.api.revalidate import CHECK_EVERY_S, Revalidator
+from safecity.api.revalidate import CHECK_EVERY_S, Revalidator, grant_batcher
 from safecity.api.routers.auth import me_of
 
 PREFIX = ""
@@ -34,10 +34,13 @@ _IDLE = object()  # no message within the check period: only revalidate
 
 async def _pump(ws: WebSocket, client: LiveClient, revalidator: Revalidator) -> None:
     while True:
-        try:
-            item: object = await asyncio.wait_for(client.queue.get(), CHECK_EVERY_S)
-        except TimeoutError:
-            item = _IDLE
+        try:  # a waiting message without wait_for's task and timer per message (the busy case)
+            item: object = client.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            try:
+                item = await asyncio.wait_for(client.queue.get(), CHECK_EVERY_S)
+            except TimeoutError:
+                item = _IDLE
         if not await revalidator.still_allowed():  # before every push, and while idle
             await ws.close(1008, "credential or rights changed: reconnect")
             return
@@ -63,7 +66,7 @@ async def _listen(ws: WebSocket) -> None:
 async def live(websocket: WebSocket, who: Annotated[Principal, Depends(_auth)]) -> None:
     node = get_node(websocket)
     hub: LiveHub = node.live
-    revalidator = Revalidator(node.session, who)
+    revalidator = Revalidator(node.session, who, batcher=grant_batcher(websocket.app.state, node.session))
     if not await run_in_threadpool(revalidator.open):
         raise WebSocketException(1008, "credential no longer valid")
     await websocket.accept()
