@@ -203,6 +203,7 @@ class VideoSource:
                 if isinstance(item, Frame) and not run.halted:
                     self.stats.frames_emitted += 1
                     yield item
+                item = None  # not held while waiting for the next one (its buffer may be reused)
         finally:
             self._end_run(run)
 

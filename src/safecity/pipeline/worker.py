@@ -157,6 +157,7 @@ class CameraWorker:
                         break
                 self.metrics.frames_in += 1
                 self._enqueue(frame)
+                del frame  # not held while the source decodes the next one: its pool buffer may be reused
         except (
             Exception
         ) as exc:  # a source that gives up (bad file, retries exhausted) stops this camera only
