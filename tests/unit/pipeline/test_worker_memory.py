@@ -82,7 +82,8 @@ def test_a_snapshot_backlog_keeps_few_arrays_and_every_snapshot() -> None:
     worker = CameraWorker(camera, analyzer, bus, media, pace=False, redact=slow_redact)  # type: ignore[arg-type]
     worker.start()
     deadline = time.monotonic() + 60
-    while worker.metrics.frames_analysed < FRAMES_WITH_EVENTS and time.monotonic() < deadline:
+    # one frame past the last with events: the analysis thread has queued all of their events by then
+    while worker.metrics.frames_analysed <= FRAMES_WITH_EVENTS and time.monotonic() < deadline:
         time.sleep(0.02)
     # the first frame is in redaction and holds its slot, the second waits as an array, the rest as JPEG
     assert worker.snapshots_as_jpeg == FRAMES_WITH_EVENTS - SNAPSHOT_FRAMES
