@@ -107,19 +107,27 @@ class _Handoff:
         with suppress(queue.Full):
             self._queue.put_nowait(_WAKE)
 
-    def _drop_one(self) -> bool:
-        """Drop the oldest queued item; whether there was one."""
+    def _drop_one(self) -> None:
         try:
             dropped = self._queue.get_nowait()
         except queue.Empty:
-            return False
+            return
         if isinstance(dropped, Frame):
             self._stats.frames_dropped += 1
-        return True
 
     def drop_oldest(self) -> bool:
-        """Drop the oldest queued frame (back-pressure from the frame pool); whether one was dropped."""
-        return self._drop_one()
+        """Drop the oldest queued frame (back-pressure from the frame pool); whether one was dropped. A
+        wake-up marker is put back: stop() relies on it to unblock the consumer."""
+        try:
+            oldest = self._queue.get_nowait()
+        except queue.Empty:
+            return False
+        if isinstance(oldest, Frame):
+            self._stats.frames_dropped += 1
+            return True
+        with suppress(queue.Full):
+            self._queue.put_nowait(oldest)
+        return False
 
 
 @dataclass

@@ -134,3 +134,16 @@ def test_pooled_decode_gives_the_same_pictures_with_few_buffers() -> None:
         del frame  # a consumer that keeps no frame: a handful of buffers serve the whole file
     frames.close()
     assert pool.stats.allocated <= 4 and pool.stats.reused >= 8 and pool.stats.overflows == 0
+
+
+def test_back_pressure_never_drops_the_wake_up_of_a_stopping_consumer() -> None:
+    pool = FramePool(1)
+    source = VideoSource(SourceSpec("cam", "rtsp://127.0.0.1:9/none"), pool=pool)
+    halt = threading.Event()
+    run = _Run(_Handoff(2, True, halt, source.stats), halt, Timeline(time.time), FpsSampler(None))
+    held = pool.acquire(SHAPE)  # held downstream: nothing in the queue frees it
+    run.out.wake()  # stop() wakes a consumer blocked on the empty queue
+    assert not run.out.drop_oldest()
+    assert source.stats.frames_dropped == 0
+    assert run.out.get() is not None  # the marker is still there for the consumer
+    assert held is not None
