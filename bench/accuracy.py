@@ -26,7 +26,7 @@ import yaml
 from safecity.app import build_detector
 from safecity.config import load_settings
 from safecity.config.models import CameraConfig, Settings
-from safecity.ingest import SourceSpec, open_source
+from safecity.ingest import FramePool, SourceSpec, open_source
 from safecity.pipeline.analyzer import FrameAnalyzer
 from safecity.rules.lines import LineCounter
 
@@ -55,7 +55,10 @@ def run_pipeline(
     cam = camera.model_copy(update={"source": str(seq.video), "fps": None, "loop": False})
     analyzer = FrameAnalyzer(cam, settings, build_detector(settings))
     rows: list[list[float]] = []
-    source = open_source(SourceSpec(camera_id=cam.id, url=cam.source, fps=None))
+    # pooled buffers, as a camera worker decodes (safecity.ingest.pool): the same pixels, reused memory
+    source = open_source(
+        SourceSpec(camera_id=cam.id, url=cam.source, fps=None), pool=FramePool(4), queue_size=1
+    )
     t0 = time.perf_counter()
     for n, frame in enumerate(source.frames()):
         tracks = analyzer.analyse(frame).tracks

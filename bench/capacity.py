@@ -24,6 +24,7 @@ settings (dotted path, YAML value) so a baseline and a candidate configuration r
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -47,6 +48,24 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def warm_node(node: Any, image: Any) -> None:
+    """Load what the node loads once, on first use, for all its cameras (detector arena, the crop session of
+    motion regions, the face and plate redactors of snapshots), so that the RSS measured before the cameras
+    start is the node's, and the difference is what the cameras cost."""
+    import numpy as np
+
+    from safecity.vision.detector import RegionDetector
+
+    node.detector.detect(image)  # ONNX Runtime allocates its arena on the first run
+    if isinstance(node.detector, RegionDetector):
+        node.detector.detect_regions(image, np.array([[0, 0, 256, 256]], np.int64))
+    if node.biometrics is not None:
+        node.biometrics.redactor.with_people(image, None)
+    plates = node.factory.plates if node.factory is not None else None
+    if plates is not None:
+        plates.redactor.redact(image, np.array([[0, 0, 320, 320]], np.float32))
 
 
 def set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -92,7 +111,7 @@ def child(n: int, args: argparse.Namespace) -> dict[str, Any]:
         node = build_app(settings)
         node.bus.subscribe(on_event)
         frames = open_source(SourceSpec(camera_id="warm", url=str(args.video))).frames()
-        node.detector.detect(next(frames).image)  # ONNX Runtime allocates its arena on the first run
+        warm_node(node, next(frames).image)
         frames.close()
         rss_before = rss_mb()
         node.start()
@@ -109,25 +128,28 @@ def child(n: int, args: argparse.Namespace) -> dict[str, Any]:
         rss_after = rss_mb()
         with lock:
             lat = sorted(latencies)
+        due = args.fps * seconds
+        fractions = [counts[c] / due for c in sorted(counts)]
+        result = {
+            "cameras": n,
+            "seconds": round(seconds, 1),
+            "worst": min(fractions),
+            "mean": sum(fractions) / n,
+            "dropped": dropped,
+            "events": len(lat),
+            "p95_latency_s": lat[int(0.95 * (len(lat) - 1))] if lat else None,
+            "rss_before_mb": rss_before,
+            "rss_after_mb": rss_after,
+            "rss_per_camera_mb": (rss_after - rss_before) / n,
+            "cpu_per_camera": cpu / seconds / n,
+            # what a CPU-second buys, whatever share of the cores the neighbours leave this process
+            "frames_per_cpu_s": sum(counts.values()) / cpu if cpu > 0 else 0.0,
+            "load_avg": os.getloadavg()[0],
+        }
+        # printed before the node closes: a native library that aborts at shutdown must not lose the trial
+        print(json.dumps(result), flush=True)
         node.close()
-    due = args.fps * seconds
-    fractions = [counts[c] / due for c in sorted(counts)]
-    return {
-        "cameras": n,
-        "seconds": round(seconds, 1),
-        "worst": min(fractions),
-        "mean": sum(fractions) / n,
-        "dropped": dropped,
-        "events": len(lat),
-        "p95_latency_s": lat[int(0.95 * (len(lat) - 1))] if lat else None,
-        "rss_before_mb": rss_before,
-        "rss_after_mb": rss_after,
-        "rss_per_camera_mb": (rss_after - rss_before) / n,
-        "cpu_per_camera": cpu / seconds / n,
-        # what a CPU-second buys, whatever share of the cores the neighbours leave this process
-        "frames_per_cpu_s": sum(counts.values()) / cpu if cpu > 0 else 0.0,
-        "load_avg": os.getloadavg()[0],
-    }
+    return result
 
 
 def trial(n: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -135,8 +157,11 @@ def trial(n: int, args: argparse.Namespace) -> dict[str, Any]:
     cmd += ["--video", str(args.video), "--fps", str(args.fps)]
     for item in args.set:
         cmd += ["--set", item]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"trial N={n} failed (exit {done.returncode}): {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
     result["passed"] = result["worst"] >= PASS_FRACTION
     lat = result["p95_latency_s"]
     print(
@@ -188,13 +213,20 @@ def main() -> int:
         print(f"sample video not found: {args.video} (scripts/get-sample-video.sh)", file=sys.stderr)
         return 2
     if args.child is not None:
-        print(json.dumps(child(args.child, args)))
+        child(args.child, args)  # prints its figures
         return 0
     print(f"video {args.video.name} at {args.fps:g} fps, {args.duration:g} s per trial, overrides {args.set}")
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; cores: {os.cpu_count()}")
     if args.cameras:
-        passed = [r["cameras"] for r in (trial(int(n), args) for n in args.cameras.split(",")) if r["passed"]]
-        best = max(passed, default=0)
+        results = [trial(int(n), args) for n in args.cameras.split(",")]
+        best = max((r["cameras"] for r in results if r["passed"]), default=0)
+        for a, b in itertools.pairwise(sorted(results, key=lambda r: r["cameras"])):
+            grown = (b["rss_after_mb"] - b["rss_before_mb"]) - (a["rss_after_mb"] - a["rss_before_mb"])
+            if b["cameras"] > a["cameras"]:
+                print(
+                    f"RSS per additional camera, N={a['cameras']} -> {b['cameras']}: "
+                    f"{grown / (b['cameras'] - a['cameras']):.1f} MiB"
+                )
     else:
         best = search(args)
     print(f"largest N where every camera analysed >= {PASS_FRACTION:.0%} of its frames: {best}")

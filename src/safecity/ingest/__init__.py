@@ -5,10 +5,13 @@ thread of your own and call `source.stop()` from any other to end it. Files end 
 streams reconnect with backoff. The design is described in `safecity.ingest.source`.
 """
 
+from safecity.ingest.pool import FramePool, PoolStats
 from safecity.ingest.source import VideoSource, open_source
 from safecity.ingest.spec import SourceError, SourceKind, SourceSpec, SourceStats, source_kind
 
 __all__ = [
+    "FramePool",
+    "PoolStats",
     "SourceError",
     "SourceKind",
     "SourceSpec",

@@ -24,6 +24,10 @@ Design
 - Sampling to `fps` happens on pts before the costly steps: a skipped frame is never converted to BGR, and
   with intra-only codecs (MJPEG) a skipped packet is not even decoded. A packet that fails to decode is
   counted in `stats.errors` and skipped.
+- Buffers: with a `FramePool` (`ingest.pool`), a sampled frame is converted into one of the camera's
+  reused buffers instead of a fresh array. When all are in use, a live source drops its oldest queued
+  frame (counted in `stats.frames_dropped`) to free one; when none frees (all held downstream: analysis,
+  pending snapshots) the frame gets an unpooled array (counted in the pool's stats), never a wait.
 """
 
 from __future__ import annotations
@@ -42,11 +46,13 @@ from urllib.parse import urlsplit
 
 import av
 import av.error
+import numpy as np
 from av.container import InputContainer
 from av.packet import Packet
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
+from safecity.ingest.pool import FramePool
 from safecity.ingest.spec import SourceError, SourceKind, SourceSpec, SourceStats, file_path
 from safecity.ingest.timing import FpsSampler, Timeline, backoff_delay
 from safecity.types import Frame
@@ -109,6 +115,20 @@ class _Handoff:
         if isinstance(dropped, Frame):
             self._stats.frames_dropped += 1
 
+    def drop_oldest(self) -> bool:
+        """Drop the oldest queued frame (back-pressure from the frame pool); whether one was dropped. A
+        wake-up marker is put back: stop() relies on it to unblock the consumer."""
+        try:
+            oldest = self._queue.get_nowait()
+        except queue.Empty:
+            return False
+        if isinstance(oldest, Frame):
+            self._stats.frames_dropped += 1
+            return True
+        with suppress(queue.Full):
+            self._queue.put_nowait(oldest)
+        return False
+
 
 @dataclass
 class _Run:
@@ -130,6 +150,8 @@ class VideoSource:
 
     `clock` stamps frames (wall-clock seconds); `sleep` is called for backoff waits only when one is
     injected (tests): the default waits on an event that stop() sets, so a backoff never delays stop().
+    `pool`: reused frame buffers (see the module docstring); `queue_size`: frames decoded ahead of the
+    consumer (default: 4 for files, 2 for live sources).
     """
 
     def __init__(
@@ -138,8 +160,12 @@ class VideoSource:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        pool: FramePool | None = None,
+        queue_size: int | None = None,
     ) -> None:
         self.spec = spec
+        self.pool = pool
+        self._queue_size = queue_size
         self.kind: SourceKind = spec.kind
         self.stats = SourceStats()
         self._clock = clock
@@ -185,13 +211,14 @@ class VideoSource:
                 if isinstance(item, Frame) and not run.halted:
                     self.stats.frames_emitted += 1
                     yield item
+                item = None  # not held while waiting for the next one (its buffer may be reused)
         finally:
             self._end_run(run)
 
     def _start_run(self) -> _Run | None:
         halt = threading.Event()
         live = self.kind.live
-        size = LIVE_QUEUE_SIZE if live else FILE_QUEUE_SIZE
+        size = self._queue_size or (LIVE_QUEUE_SIZE if live else FILE_QUEUE_SIZE)
         out = _Handoff(size, live, halt, self.stats)
         run = _Run(out, halt, Timeline(self._clock), FpsSampler(self.spec.fps))
         with self._lock:
@@ -394,9 +421,27 @@ class VideoSource:
         if run.halted:
             return
         image = frame.to_ndarray(format="bgr24")
+        if self.pool is not None:
+            buffer = self._buffer(image.shape, run)
+            if buffer is None:
+                return
+            np.copyto(buffer, image)  # the converted picture is freed here, in the thread that made it
+            image = buffer
         out = Frame(camera_id=self.spec.camera_id, seq=self._seq, pts=pts, ts=ts, image=image)
         self._seq += 1
         run.out.put(out)
+
+    def _buffer(self, shape: tuple[int, ...], run: _Run) -> np.ndarray | None:
+        """A free pool buffer; a live source drops its oldest queued frames for one. An unpooled array when
+        every buffer is held downstream (a file's queue already bounds what it holds); None once halted."""
+        assert self.pool is not None
+        while not run.halted:
+            buffer = self.pool.acquire(shape)
+            if buffer is not None:
+                return buffer
+            if not (self.kind.live and run.out.drop_oldest()):
+                return self.pool.overflow(shape)
+        return None
 
 
 def _seconds(pts: int | None, time_base: Fraction | None) -> float | None:
@@ -411,6 +456,8 @@ def _frame_step(stream: VideoStream) -> float:
     return float(1 / rate) if rate else 0.04
 
 
-def open_source(spec: SourceSpec) -> VideoSource:
+def open_source(
+    spec: SourceSpec, *, pool: FramePool | None = None, queue_size: int | None = None
+) -> VideoSource:
     """The source for a spec; the kind (file, RTSP, HTTP, other stream) follows from its URL."""
-    return VideoSource(spec)
+    return VideoSource(spec, pool=pool, queue_size=queue_size)

@@ -2,6 +2,12 @@
 
 Live sources never block the decoder: when analysis falls behind, the oldest queued frame is dropped and
 counted. Files that are not paced are read losslessly (the reader waits), so a file run is reproducible.
+
+Memory (docs/performance.md): the camera's pictures live in a small `FramePool` (reused buffers, no fresh
+1.3 MB array per frame), the queues hold few frames (a frame queued behind a busy analysis is stale
+anyway), and events waiting for their snapshot keep at most `SNAPSHOT_FRAMES` pictures as arrays: beyond
+that their frame is kept as a JPEG (encoded once, at `BACKLOG_JPEG_QUALITY`, shared by the frame's events)
+and decoded again for redaction, so a snapshot backlog costs ~0.1 MB a frame instead of 1.3 MB.
 """
 
 from __future__ import annotations
@@ -19,15 +25,19 @@ import numpy as np
 
 from safecity.bus.base import Bus
 from safecity.config.models import CameraConfig
-from safecity.ingest import SourceSpec, VideoSource, open_source
+from safecity.ingest import FramePool, SourceSpec, VideoSource, open_source
 from safecity.media.snapshots import encode_jpeg, snapshot_key
 from safecity.media.storage import MediaStorage
 from safecity.pipeline.analyzer import Analysis, FrameAnalyzer
 from safecity.types import Event, Frame
 
 log = logging.getLogger(__name__)
-QUEUE_SIZE = 4
+QUEUE_SIZE = 2  # frames between the reader and the analysis
+SOURCE_QUEUE_SIZE = 1  # frames the decoder runs ahead of the reader thread (which paces and drops)
+POOL_SIZE = 9  # decoder 1 + hand-off 1 + reader 1 + queue 2 + analysis 1 + latest 1 + snapshots 2
 OUTBOX_SIZE = 64
+SNAPSHOT_FRAMES = 2  # pending snapshots kept as arrays; more are kept as JPEG until their turn
+BACKLOG_JPEG_QUALITY = 95
 SNAPSHOT_BOX = (0, 0, 255)
 
 
@@ -46,8 +56,23 @@ class CameraMetrics:
 @dataclass(frozen=True, slots=True)
 class _Outgoing:
     event: Event
-    result: Analysis | None  # the frame the snapshot is taken from
+    result: Analysis | None  # the frame the snapshot is taken from (its image a placeholder if `jpeg`)
     subject: int | None
+    jpeg: bytes | None = None  # the frame as JPEG, when too many snapshots were pending to keep arrays
+    release: bool = False  # the last event of a frame kept as an array: frees its snapshot slot
+
+
+_NO_IMAGE = np.zeros((1, 1, 3), np.uint8)
+
+
+def _picture(result: Analysis, jpeg: bytes | None) -> Analysis:
+    """The analysis with its picture: decoded again when it waited as a JPEG."""
+    if jpeg is None:
+        return result
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:  # never: the worker encoded it; the event is then published without a picture
+        raise ValueError("a pending snapshot's JPEG could not be decoded")
+    return replace(result, frame=replace(result.frame, image=image))
 
 
 def is_file_source(url: str) -> bool:
@@ -77,14 +102,19 @@ class CameraWorker:
         file = is_file_source(camera.source)
         self.pace = camera.loop if pace is None else pace  # a looped demo file plays at its own speed
         self.lossless = file and not self.pace
+        self.pool = FramePool(POOL_SIZE)
         self.source: VideoSource = open_source(
-            SourceSpec(camera_id=camera.id, url=camera.source, fps=camera.fps, loop=camera.loop)
+            SourceSpec(camera_id=camera.id, url=camera.source, fps=camera.fps, loop=camera.loop),
+            pool=self.pool,
+            queue_size=SOURCE_QUEUE_SIZE,
         )
         self.metrics = CameraMetrics()
         self.latest: Analysis | None = None
         self._queue: queue.Queue[Frame | None] = queue.Queue(maxsize=QUEUE_SIZE)
         # events wait here for their snapshot (redaction costs ~0.2 s a picture): analysis never waits for it
         self._outbox: queue.Queue[_Outgoing | None] = queue.Queue(maxsize=OUTBOX_SIZE)
+        self._snapshot_frames = threading.BoundedSemaphore(SNAPSHOT_FRAMES)
+        self.snapshots_as_jpeg = 0  # frames whose pending snapshots were kept as JPEG (a backlog)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -127,6 +157,7 @@ class CameraWorker:
                         break
                 self.metrics.frames_in += 1
                 self._enqueue(frame)
+                del frame  # not held while the source decodes the next one: its pool buffer may be reused
         except (
             Exception
         ) as exc:  # a source that gives up (bad file, retries exhausted) stops this camera only
@@ -182,7 +213,7 @@ class CameraWorker:
                     self.metrics.analysed_fps = window_frames / (now - window_start)
                     window_start, window_frames = now, 0
             for event in self.analyzer.finish():  # the stream ended: the partial occupancy sample
-                self._outbox.put(_Outgoing(event, self.latest, None))
+                self._send(self.latest, [(event, None)])
         except Exception as exc:
             log.exception("camera %s: analysis failed", self.camera.id)
             self.metrics.error = str(exc)
@@ -195,16 +226,19 @@ class CameraWorker:
         """Snapshot, then publish, in analysis order; the bounded outbox holds analysis back only when full,
         so no event is ever dropped."""
         while (item := self._outbox.get()) is not None:
-            if self.publish_while is not None and not self.publish_while():
-                continue  # the lease is gone: its holder's output ends here (and stopping is quick)
             try:
+                if self.publish_while is not None and not self.publish_while():
+                    continue  # the lease is gone: its holder's output ends here (and stopping is quick)
                 event = item.event
                 if item.result is not None:
-                    event = self._with_snapshot(event, item.result, item.subject)
+                    event = self._with_snapshot(event, _picture(item.result, item.jpeg), item.subject)
                 self.bus.publish(event)
                 self.metrics.events += 1
             except Exception:
                 log.exception("camera %s: event %s not published", self.camera.id, item.event.id)
+            finally:
+                if item.release:
+                    self._snapshot_frames.release()
 
     def _handle(self, result: Analysis) -> None:
         self.latest = result
@@ -212,8 +246,21 @@ class CameraWorker:
         if self.observe is not None:
             self.observe(result)
         self.metrics.last_frame_ts = result.frame.ts
-        for hit in result.hits:
-            self._outbox.put(_Outgoing(hit.event, result, hit.subject))
+        self._send(result, [(hit.event, hit.subject) for hit in result.hits])
+
+    def _send(self, result: Analysis | None, hits: list[tuple[Event, int | None]]) -> None:
+        """Queue a frame's events for their snapshot: the frame as an array while fewer than
+        `SNAPSHOT_FRAMES` frames wait, else as a JPEG encoded once for all its events."""
+        if not hits:
+            return
+        jpeg: bytes | None = None
+        raw = result is not None and self._snapshot_frames.acquire(blocking=False)
+        if result is not None and not raw:
+            jpeg = encode_jpeg(result.frame.image, BACKLOG_JPEG_QUALITY)
+            result = replace(result, frame=replace(result.frame, image=_NO_IMAGE))  # frees the buffer
+            self.snapshots_as_jpeg += 1
+        for i, (event, subject) in enumerate(hits):
+            self._outbox.put(_Outgoing(event, result, subject, jpeg, release=raw and i == len(hits) - 1))
 
     def _with_snapshot(self, event: Event, result: Analysis, subject: int | None) -> Event:
         image = result.frame.image

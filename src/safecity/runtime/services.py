@@ -26,6 +26,7 @@ from safecity.operations.live import LiveSink
 from safecity.plates.runtime import attach_plates
 from safecity.recording.runtime import DataCenter, attach_data_center
 from safecity.runtime.camera import CameraFactory
+from safecity.runtime.memory import cap_malloc_arenas
 from safecity.vision.detector import Detector, OnnxDetector
 from safecity.vision.models import default_cache_dir, model_path
 from safecity.vision.scheduler import scheduled
@@ -99,6 +100,7 @@ def build_camera_services(
 ) -> CameraServices:
     """What camera runtimes share on one node. `record=False` (an API-only node): no camera is recorded;
     `retention=False`: this node never purges (see `safecity.recording.runtime`)."""
+    cap_malloc_arenas()  # before the camera threads exist (safecity.runtime.memory)
     detector = detector or build_detector(settings)
     center = attach_data_center(
         settings, engine, media, bus, retention=retention, clips_durable=clips_durable, node_id=node_id()
