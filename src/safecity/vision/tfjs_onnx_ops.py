@@ -273,18 +273,141 @@ def _groups(node: TfjsNode, in_channels: int, filter_in: int) -> int:
     return in_channels // filter_in
 
 
+def _fused_ops(node: TfjsNode) -> list[str]:
+    raw = attr_value(node, "fused_ops", "list", {})
+    return [base64.b64decode(s).decode() for s in raw.get("s", [])]
+
+
+def _activation(b: GraphBuilder, node: TfjsNode, x: str, fused: Sequence[str], extra: Sequence[str]) -> str:
+    """Emit the activation of a fused TF op (``fused_ops`` after BiasAdd) on ONNX tensor ``x``."""
+    acts = [f for f in fused if f != "BiasAdd"]
+    if not acts:
+        return x
+    if len(acts) > 1 or acts[0] not in ("Relu", "Relu6", "LeakyRelu", "Elu", "Sigmoid"):
+        raise TfjsConversionError(f"node {node.name!r}: fused ops {list(fused)} are not supported")
+    out, act = b.out(node), acts[0]
+    if act == "Relu6":
+        lo = b.initializer(f"{node.name}/relu6_min", np.array(0, np.float32))
+        hi = b.initializer(f"{node.name}/relu6_max", np.array(6, np.float32))
+        b.emit("Clip", [x, lo, hi], [out], f"{node.name}/relu6")
+    elif act == "LeakyRelu":
+        alpha = float(attr_value(node, "leakyrelu_alpha", "f", 0.2))
+        b.emit("LeakyRelu", [x], [out], f"{node.name}/leakyrelu", alpha=alpha)
+    else:
+        b.emit(act, [x], [out], f"{node.name}/{act.lower()}")
+    return out
+
+
 def _conv2d(b: GraphBuilder, node: TfjsNode) -> None:
+    """Conv2D, DepthwiseConv2dNative and their fused forms (bias and activation after the conv)."""
     fmt = _data_format(node)
     x = b.value(node.inputs[0])
-    w = b.const(node.inputs[1], node)  # TF filter: [kh, kw, in / groups, out]
+    w = b.const(node.inputs[1], node)  # TF filter: [kh, kw, in / groups, out]; depthwise: [kh, kw, in, mult]
     n, c, h, wd = (x.shape[i] for i in _to_nchw(fmt))
     dilations = _spatial(attr_ints(node, "dilations", [1, 1, 1, 1]), fmt)
     attrs, out_hw = _window(node, fmt, (h, wd), w.shape[:2], dilations)
-    attrs.update(dilations=dilations, group=_groups(node, c, w.shape[2]))
-    weights = b.initializer(f"{node.name}/weights", w.transpose(3, 2, 0, 1).astype(w.dtype))
+    if "Depthwise" in node.op:
+        kh, kw, cin, mult = w.shape
+        attrs.update(dilations=dilations, group=int(cin))
+        onnx_w = w.reshape(kh, kw, 1, cin * mult).transpose(3, 2, 0, 1)
+    else:
+        attrs.update(dilations=dilations, group=_groups(node, c, w.shape[2]))
+        onnx_w = w.transpose(3, 2, 0, 1)
+    inputs = [b.physical(x, _to_nchw(fmt)), b.initializer(f"{node.name}/weights", onnx_w.astype(w.dtype))]
+    fused = _fused_ops(node) if node.op.startswith(("_Fused", "Fused")) else []
+    if fused and fused[0] == "BiasAdd":
+        inputs.append(b.initializer(f"{node.name}/bias", b.const(node.inputs[2], node).reshape(-1)))
+    elif fused:
+        raise TfjsConversionError(f"node {node.name!r}: fused ops {fused} without BiasAdd are not supported")
+    conv_out = f"{node.name}/conv" if len(fused) > 1 else b.out(node)
+    b.emit("Conv", inputs, [conv_out], node.name, **attrs)
+    out = _activation(b, node, conv_out, fused, node.inputs[3:])
+    _set_nchw(b, node.ref(), out, fmt, (n, onnx_w.shape[0], *out_hw), x.elem_type)
+
+
+def _matmul(b: GraphBuilder, node: TfjsNode) -> None:
+    """MatMul / _FusedMatMul of a 2-D tensor by a constant matrix (dense layers)."""
+    x = b.plain(node.inputs[0])
+    w = b.const(node.inputs[1], node)
+    if attr_value(node, "transpose_a", "b", False) or len(x.shape) != 2:
+        raise TfjsConversionError(f"node {node.name!r}: only [batch, features] @ constant is supported")
+    if attr_value(node, "transpose_b", "b", False):
+        w = w.T
+    fused = _fused_ops(node) if node.op == "_FusedMatMul" else []
+    inputs = [x.name, b.initializer(f"{node.name}/weights", np.ascontiguousarray(w))]
+    if fused and fused[0] == "BiasAdd":
+        inputs.append(b.initializer(f"{node.name}/bias", b.const(node.inputs[2], node).reshape(-1)))
+        mm_out = f"{node.name}/gemm" if len(fused) > 1 else b.out(node)
+        b.emit("Gemm", inputs, [mm_out], node.name)
+    elif fused:
+        raise TfjsConversionError(f"node {node.name!r}: fused ops {fused} without BiasAdd are not supported")
+    else:
+        mm_out = b.out(node)
+        b.emit("MatMul", inputs, [mm_out], node.name)
+    out = _activation(b, node, mm_out, fused, node.inputs[3:])
+    b.set(node.ref(), out, (x.shape[0], int(w.shape[1])), identity(2), x.elem_type)
+
+
+def _squeeze(b: GraphBuilder, node: TfjsNode) -> None:
+    x = b.plain(node.inputs[0])
+    rank = len(x.shape)
+    dims = [d % rank for d in attr_ints(node, "squeeze_dims", [])] or [
+        i for i, d in enumerate(x.shape) if d == 1
+    ]
     out = b.out(node)
-    b.emit("Conv", [b.physical(x, _to_nchw(fmt)), weights], [out], node.name, **attrs)
-    _set_nchw(b, node.ref(), out, fmt, (n, w.shape[3], *out_hw), x.elem_type)
+    b.emit(
+        "Squeeze", [x.name, b.initializer(f"{node.name}/axes", np.array(dims, np.int64))], [out], node.name
+    )
+    shape = [d for i, d in enumerate(x.shape) if i not in dims]
+    b.set(node.ref(), out, shape, identity(len(shape)), x.elem_type)
+
+
+def _reduce(onnx_op: str) -> Handler:
+    def handler(b: GraphBuilder, node: TfjsNode) -> None:
+        x = b.value(node.inputs[0])
+        rank = len(x.shape)
+        axes = sorted({int(a) % rank for a in b.const(node.inputs[1], node).reshape(-1)})
+        keep = bool(attr_value(node, "keep_dims", "b", False))
+        physical = sorted(x.perm[a] for a in axes)  # logical axis a is physical axis perm[a]
+        out = b.out(node)
+        if onnx_op == "ReduceSum":  # opset 13+: axes as an input
+            inputs = [x.name, b.initializer(f"{node.name}/axes", np.array(physical, np.int64))]
+            b.emit(onnx_op, inputs, [out], node.name, keepdims=int(keep))
+        else:  # ReduceMean takes axes as an attribute up to opset 17
+            b.emit(onnx_op, [x.name], [out], node.name, axes=physical, keepdims=int(keep))
+        if keep:
+            b.set(
+                node.ref(), out, [1 if i in axes else d for i, d in enumerate(x.shape)], x.perm, x.elem_type
+            )
+            return
+        kept_logical = [a for a in range(rank) if a not in axes]
+        kept_physical = sorted(x.perm[a] for a in kept_logical)
+        perm = tuple(kept_physical.index(x.perm[a]) for a in kept_logical)
+        b.set(node.ref(), out, [x.shape[a] for a in kept_logical], perm, x.elem_type)
+
+    return handler
+
+
+def _square(b: GraphBuilder, node: TfjsNode) -> None:
+    x = b.value(node.inputs[0])
+    out = b.out(node)
+    b.emit("Mul", [x.name, x.name], [out], node.name)
+    b.set(node.ref(), out, x.shape, x.perm, x.elem_type)
+
+
+def _rsqrt(b: GraphBuilder, node: TfjsNode) -> None:
+    x = b.value(node.inputs[0])
+    out = b.out(node)
+    b.emit("Sqrt", [x.name], [f"{node.name}/sqrt"], f"{node.name}/sqrt")
+    b.emit("Reciprocal", [f"{node.name}/sqrt"], [out], node.name)
+    b.set(node.ref(), out, x.shape, x.perm, x.elem_type)
+
+
+def _softmax(b: GraphBuilder, node: TfjsNode) -> None:
+    x = b.value(node.inputs[0])  # TF softmax is over the last logical axis
+    out = b.out(node)
+    b.emit("Softmax", [x.name], [out], node.name, axis=x.perm[len(x.shape) - 1])
+    b.set(node.ref(), out, x.shape, x.perm, x.elem_type)
 
 
 def _max_pool(b: GraphBuilder, node: TfjsNode) -> None:
@@ -506,4 +629,21 @@ HANDLERS: dict[str, Handler] = {
     "Transpose": _transpose,
     "ResizeBilinear": _resize_bilinear,
     "SparseToDense": _needs_constants,
+    "_FusedConv2D": _conv2d,
+    "DepthwiseConv2dNative": _conv2d,
+    "FusedDepthwiseConv2dNative": _conv2d,
+    "MatMul": _matmul,
+    "_FusedMatMul": _matmul,
+    "Sub": _binary("Sub"),
+    "Mul": _binary("Mul"),
+    "Maximum": _binary("Max"),
+    "Minimum": _binary("Min"),
+    "Relu": _unary("Relu"),
+    "Abs": _unary("Abs"),
+    "Square": _square,
+    "Rsqrt": _rsqrt,
+    "Squeeze": _squeeze,
+    "Sum": _reduce("ReduceSum"),
+    "Mean": _reduce("ReduceMean"),
+    "Softmax": _softmax,
 }
