@@ -19,7 +19,8 @@ landmarks. Then, per embedder (`--embedders`, all by default):
 Each is scored with and without test-time flip averaging, with the protocol of `face_verification.py`
 (the threshold of each fold learnt on the other folds; false match rate at that threshold). `--fuse
 A+B` adds score fusion: each embedder's distances divided by their standard deviation over all pairs
-(no labels used), then summed. The TF.js models are converted with the project's own converter
+(no labels used), then summed with equal weights, and with the weight of B learnt on the training
+folds (with the threshold). The TF.js models are converted with the project's own converter
 (`safecity.vision.tfjs_onnx`). ms per face: alignment + network, plain and flip-averaged, 2 threads,
 batches of 32 for the ONNX models (the machine was shared: compare rows, not absolute values).
 """
@@ -36,7 +37,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from face_verification import read_pairs, ten_fold
+from face_verification import best_threshold, read_pairs, ten_fold
 from safecity.vision.faces import CenterFaceDetector
 from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTOR_5, face_model_path
 from safecity.vision.models import default_cache_dir
@@ -142,6 +143,30 @@ def distances(emb: dict[str, np.ndarray], name: str, flip: bool, pairs: list) ->
     return np.array([1.0 - float(t(x.a) @ t(x.b)) for x in pairs])
 
 
+def cv_weighted(label: str, d1: np.ndarray, d2: np.ndarray, same: np.ndarray, folds: np.ndarray) -> None:
+    """Print the accuracy of d1 + w * d2, with w (0..1, step 0.05) and the threshold both learnt on the
+    other folds for each fold scored."""
+    grid = np.round(np.arange(0.0, 1.0001, 0.05), 2)
+    accs, fmrs, weights = [], [], []
+    for f in np.unique(folds):
+        train, test = folds != f, folds == f
+        best = (-1.0, 0.0, 0.0)
+        for w in grid:
+            d = d1[train] + w * d2[train]
+            t = best_threshold(d, same[train])
+            acc = float(np.mean((d <= t) == same[train]))
+            best = max(best, (acc, float(w), t), key=lambda b: b[0])
+        _, w, t = best
+        accept = d1[test] + w * d2[test] <= t
+        accs.append(float(np.mean(accept == same[test])))
+        fmrs.append(float(np.mean(accept[~same[test]])))
+        weights.append(w)
+    print(
+        f"{label:<28} accuracy {100 * np.mean(accs):.2f}% +- {100 * np.std(accs):.2f}%  "
+        f"false match rate {100 * np.mean(fmrs):.2f}%  (weight of the second, learnt per fold: {weights})"
+    )
+
+
 def line(label: str, d: np.ndarray, same: np.ndarray, folds: np.ndarray, ms: str) -> None:
     mean, std, thresholds, fmr = ten_fold(d, same, folds)
     n_mis = int((~same).sum())
@@ -209,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             keys = [k + ("+flip" if flip else "") for k in parts]
             if not all(k in dists for k in keys):
                 p.error(f"--fuse {fuse}: run {' and '.join(parts)} too")
-            d = sum(dists[k] / dists[k].std() for k in keys)
-            line(" + ".join(keys), np.asarray(d), same, folds, "(sum of distances / their std)")
+            d1, d2 = (dists[k] / dists[k].std() for k in keys)
+            line(" + ".join(keys), d1 + d2, same, folds, "(equal weights)")
+            cv_weighted(" + ".join(keys), d1, d2, same, folds)
     return 0
 
 
