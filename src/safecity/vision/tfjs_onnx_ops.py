@@ -544,6 +544,85 @@ def _resize_bilinear(b: GraphBuilder, node: TfjsNode) -> None:
     _set_nchw(b, node.ref(), out, "NHWC", (x.shape[0], x.shape[3], *hw), x.elem_type)
 
 
+def _matmul(b: GraphBuilder, node: TfjsNode) -> None:
+    """MatMul / _FusedMatMul of a [batch, features] tensor by a constant matrix (dense layers)."""
+    x = b.plain(node.inputs[0])
+    w = b.const(node.inputs[1], node)
+    if attr_value(node, "transpose_a", "b", False) or len(x.shape) != 2:
+        raise TfjsConversionError(f"node {node.name!r}: only [batch, features] @ constant is supported")
+    if attr_value(node, "transpose_b", "b", False):
+        w = w.T
+    fused = _fused_ops(node) if node.op == "_FusedMatMul" else []
+    if fused and (fused[0] != "BiasAdd" or len(fused) > 2):
+        raise TfjsConversionError(f"node {node.name!r}: fused ops {fused} are not supported")
+    inputs = [x.name, b.initializer(f"{node.name}/weights", np.ascontiguousarray(w))]
+    out = b.out(node)
+    mm_out = f"{node.name}/matmul" if len(fused) == 2 else out
+    if fused:
+        inputs.append(b.initializer(f"{node.name}/bias", b.const(node.inputs[2], node).reshape(-1)))
+        b.emit("Gemm", inputs, [mm_out], node.name)
+    else:
+        b.emit("MatMul", inputs, [mm_out], node.name)
+    if len(fused) == 2:
+        _emit_activation(b, node, fused[1], mm_out, out)
+    b.set(node.ref(), out, (x.shape[0], int(w.shape[1])), identity(2), x.elem_type)
+
+
+def _squeeze(b: GraphBuilder, node: TfjsNode) -> None:
+    x = b.plain(node.inputs[0])
+    rank = len(x.shape)
+    dims = [d % rank for d in attr_ints(node, "squeeze_dims", [])] or [
+        i for i, d in enumerate(x.shape) if d == 1
+    ]
+    out = b.out(node)
+    b.emit(
+        "Squeeze", [x.name, b.initializer(f"{node.name}/axes", np.array(dims, np.int64))], [out], node.name
+    )
+    shape = [d for i, d in enumerate(x.shape) if i not in dims]
+    b.set(node.ref(), out, shape, identity(len(shape)), x.elem_type)
+
+
+def _sum(b: GraphBuilder, node: TfjsNode) -> None:
+    """TF Sum over constant axes (opset 13+ ReduceSum takes its axes as an input)."""
+    x = b.value(node.inputs[0])
+    rank = len(x.shape)
+    axes = sorted({int(a) % rank for a in b.const(node.inputs[1], node).reshape(-1)})
+    keep = bool(attr_value(node, "keep_dims", "b", False))
+    out = b.out(node)
+    physical = b.initializer(f"{node.name}/axes", np.array(sorted(x.perm[a] for a in axes), np.int64))
+    b.emit("ReduceSum", [x.name, physical], [out], node.name, keepdims=int(keep))
+    if keep:
+        b.set(node.ref(), out, [1 if i in axes else d for i, d in enumerate(x.shape)], x.perm, x.elem_type)
+        return
+    kept = [a for a in range(rank) if a not in axes]
+    phys = sorted(x.perm[a] for a in kept)
+    b.set(
+        node.ref(), out, [x.shape[a] for a in kept], tuple(phys.index(x.perm[a]) for a in kept), x.elem_type
+    )
+
+
+def _square(b: GraphBuilder, node: TfjsNode) -> None:
+    x = b.value(node.inputs[0])
+    out = b.out(node)
+    b.emit("Mul", [x.name, x.name], [out], node.name)
+    b.set(node.ref(), out, x.shape, x.perm, x.elem_type)
+
+
+def _rsqrt(b: GraphBuilder, node: TfjsNode) -> None:
+    x = b.value(node.inputs[0])
+    out = b.out(node)
+    b.emit("Sqrt", [x.name], [f"{node.name}/sqrt"], f"{node.name}/sqrt")
+    b.emit("Reciprocal", [f"{node.name}/sqrt"], [out], node.name)
+    b.set(node.ref(), out, x.shape, x.perm, x.elem_type)
+
+
+def _softmax(b: GraphBuilder, node: TfjsNode) -> None:
+    x = b.value(node.inputs[0])  # TF softmax is over the last logical axis
+    out = b.out(node)
+    b.emit("Softmax", [x.name], [out], node.name, axis=x.perm[len(x.shape) - 1])
+    b.set(node.ref(), out, x.shape, x.perm, x.elem_type)
+
+
 def _needs_constants(b: GraphBuilder, node: TfjsNode) -> None:
     raise TfjsConversionError(f"node {node.name!r}: {node.op} is only supported with constant inputs")
 
@@ -564,6 +643,16 @@ HANDLERS: dict[str, Handler] = {
     "Relu": _unary("Relu"),
     "Relu6": _relu6,
     "Mean": _mean,
+    "Sum": _sum,
+    "MatMul": _matmul,
+    "_FusedMatMul": _matmul,
+    "Maximum": _binary("Max"),
+    "Minimum": _binary("Min"),
+    "Abs": _unary("Abs"),
+    "Square": _square,
+    "Rsqrt": _rsqrt,
+    "Squeeze": _squeeze,
+    "Softmax": _softmax,
     "LeakyRelu": _unary("LeakyRelu"),
     "Sigmoid": _unary("Sigmoid"),
     "ConcatV2": _concat,

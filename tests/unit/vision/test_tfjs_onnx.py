@@ -465,16 +465,16 @@ def test_graph_output_in_a_transposed_layout(tmp_path: Path) -> None:
 def test_unsupported_op_names_op_and_node(tmp_path: Path) -> None:
     m = TfjsModel()
     m.placeholder("x", [1, 4])
-    m.op("head/probabilities", "Softmax", ["x"])
-    with pytest.raises(UnsupportedOpError, match=r"'Softmax'.*'head/probabilities'") as info:
+    m.op("head/probabilities", "Erf", ["x"])
+    with pytest.raises(UnsupportedOpError, match=r"'Erf'.*'head/probabilities'") as info:
         convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["head/probabilities"]))
-    assert (info.value.op, info.value.node) == ("Softmax", "head/probabilities")
+    assert (info.value.op, info.value.node) == ("Erf", "head/probabilities")
 
 
 def test_unused_unsupported_nodes_are_pruned(tmp_path: Path) -> None:
     m = TfjsModel()
     m.placeholder("x", [1, 4])
-    m.op("unused", "Softmax", ["x"])
+    m.op("unused", "Erf", ["x"])
     m.op("y", "Sigmoid", ["x"])
     model = convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["y"]))
     assert op_counts(model) == Counter({"Sigmoid": 1, "Identity": 1})
@@ -640,3 +640,98 @@ def test_outputs_override_prunes_an_unsupported_tail_and_frees_the_batch(tmp_pat
     x = RNG.normal(size=(3, 4, 4, 2)).astype(np.float32)
     (heat,) = run(model, {"x:0": x})
     np.testing.assert_allclose(heat, sigmoid(x.sum(axis=3, keepdims=True).repeat(3, axis=3)), rtol=1e-5)
+
+
+# ---------------------------------------------------------------- face embedder ops (mobilefacenet, faceres)
+
+
+def ref_depthwise_nhwc_faces(
+    x: Array, w: Array, stride: int, pads: tuple[tuple[int, int], tuple[int, int]]
+) -> Array:
+    kh, kw, cin, mult = w.shape  # each input channel c gives outputs c * mult .. c * mult + mult - 1
+    return ref_conv_nhwc(
+        np.repeat(x, mult, axis=3), w.reshape(kh, kw, 1, cin * mult), stride, pads, 1, cin * mult
+    )
+
+
+def test_fused_conv_depthwise_and_decomposed_prelu(tmp_path: Path) -> None:
+    """mobilefacenet's blocks: _FusedConv2D (BiasAdd), PReLU written as relu(x) + alpha * (x - |x|) * 0.5,
+    and FusedDepthwiseConv2dNative (BiasAdd, Relu) with a channel multiplier."""
+    x = RNG.normal(size=(2, 8, 10, 3)).astype(np.float32)
+    w = RNG.normal(size=(3, 3, 3, 4)).astype(np.float32)
+    b = RNG.normal(size=4).astype(np.float32)
+    alpha = RNG.uniform(0.1, 0.3, size=4).astype(np.float32)
+    dw = RNG.normal(size=(3, 3, 4, 2)).astype(np.float32)
+    db = RNG.normal(size=8).astype(np.float32)
+    m = TfjsModel()
+    m.placeholder("x", [-1, 8, 10, 3])
+    conv_attrs = {"padding": _s("SAME"), "data_format": _s("NHWC"), "dilations": _ints([1, 1, 1, 1])}
+    m.const("w", w)
+    m.const("b", b)
+    m.const("half_alpha", alpha * 0.5)
+    m.const("dw", dw)
+    m.const("db", db)
+    m.op("conv", "_FusedConv2D", ["x", "w", "b"], strides=_ints([1, 2, 2, 1]), fused_ops=_fused("BiasAdd"),
+         num_args={"i": "1"}, **conv_attrs)  # fmt: skip
+    m.op("relu", "Relu", ["conv"])
+    m.op("abs", "Abs", ["conv"])
+    m.op("sub", "Sub", ["conv", "abs"])
+    m.op("mul", "Mul", ["sub", "half_alpha"])
+    m.op("prelu", "Add", ["relu", "mul"])
+    m.op("dw_conv", "FusedDepthwiseConv2dNative", ["prelu", "dw", "db"], strides=_ints([1, 1, 1, 1]),
+         fused_ops=_fused("BiasAdd", "Relu"), num_args={"i": "1"}, **conv_attrs)  # fmt: skip
+    model = convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["dw_conv"]))
+    (out,) = run(model, {"x:0": x})
+    c = ref_conv_nhwc(x, w, 2, (same_pads(8, 3, 2, 1), same_pads(10, 3, 2, 1))) + b
+    prelu = np.maximum(c, 0) + alpha * 0.5 * (c - np.abs(c))
+    expected = np.maximum(ref_depthwise_nhwc_faces(prelu, dw, 1, ((1, 1), (1, 1))) + db, 0)
+    assert out.shape == expected.shape == (2, 4, 5, 8)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    assert op_counts(model)["Conv"] == 2
+
+
+def test_mean_dense_softmax_and_l2_normalize(tmp_path: Path) -> None:
+    """faceres' head (global mean over H, W of an NHWC conv, _FusedMatMul with BiasAdd + Relu, Softmax,
+    clipped activations) and mobilefacenet's tail (Squeeze, then x * rsqrt(max(sum(x^2), eps)))."""
+    x = RNG.normal(size=(2, 6, 6, 3)).astype(np.float32)
+    w = RNG.normal(size=(1, 1, 3, 5)).astype(np.float32)
+    k = RNG.normal(size=(5, 4)).astype(np.float32)
+    kb = RNG.normal(size=4).astype(np.float32)
+    m = TfjsModel()
+    m.placeholder("x", [-1, 6, 6, 3])
+    m.const("w", w)
+    m.const("six", np.float32(0.5))
+    m.const("zero", np.float32(-0.5))
+    m.const("axes", [1, 2], np.int32)
+    m.const("k", k)
+    m.const("kb", kb)
+    m.const("last", [1], np.int32)
+    m.const("eps", np.float32(1e-10))
+    m.op("conv", "Conv2D", ["x", "w"], strides=_ints([1, 1, 1, 1]), padding=_s("VALID"),
+         data_format=_s("NHWC"), dilations=_ints([1, 1, 1, 1]))  # fmt: skip
+    m.op("min", "Minimum", ["conv", "six"])
+    m.op("clip", "Maximum", ["min", "zero"])
+    m.op("mean", "Mean", ["clip", "axes"], keep_dims={"b": False})
+    m.op("dense", "_FusedMatMul", ["mean", "k", "kb"], fused_ops=_fused("BiasAdd", "Relu"),
+         transpose_a={"b": False}, transpose_b={"b": False})  # fmt: skip
+    m.op("soft", "Softmax", ["dense"])
+    m.op("keep", "Mean", ["conv", "axes"], keep_dims={"b": True})  # [N, 1, 1, 5]
+    m.op("squeeze", "Squeeze", ["keep"], squeeze_dims=_ints([1, 2]))
+    m.op("sq", "Square", ["squeeze"])
+    m.op("sum", "Sum", ["sq", "last"], keep_dims={"b": True})
+    m.op("max", "Maximum", ["sum", "eps"])
+    m.op("rsqrt", "Rsqrt", ["max"])
+    m.op("norm", "Mul", ["squeeze", "rsqrt"])
+    model = convert_tfjs_to_onnx(m.write(tmp_path, ["x"], ["soft", "mean", "norm"]))
+    soft, mean, norm = run(model, {"x:0": x})
+    conv = ref_conv_nhwc(x, w, 1, ((0, 0), (0, 0)))
+    expected_mean = np.clip(conv, -0.5, 0.5).mean(axis=(1, 2))
+    np.testing.assert_allclose(mean, expected_mean, rtol=1e-4, atol=1e-5)
+    logits = np.maximum(expected_mean @ k + kb, 0)
+    expected_soft = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(soft, expected_soft, rtol=1e-4, atol=1e-5)
+    pooled = conv.mean(axis=(1, 2))
+    np.testing.assert_allclose(
+        norm, pooled / np.linalg.norm(pooled, axis=1, keepdims=True), rtol=1e-4, atol=1e-5
+    )
+    assert norm.shape == (2, 5)
