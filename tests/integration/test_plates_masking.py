@@ -5,7 +5,6 @@ from the unmasked picture, so it fails if the masking call is removed."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -30,12 +29,12 @@ from safecity.recording.recorder import CameraRecorder
 from safecity.store import make_engine, upgrade
 from safecity.types import Frame
 from safecity.vision.detector import OnnxDetector
-from safecity.vision.models import ModelNotInstalledError, default_cache_dir
+from safecity.vision.models import ModelNotInstalledError
 from safecity.vision.plate_formats import normalize
 from safecity.vision.plate_stage import VEHICLES
-from safecity.vision.plates import PlateReader, PlateReaderConfig
+from safecity.vision.plates import PlateReader
 from safecity.vision.plates_config import PlatesConfig
-from safecity.vision.plates_models import plate_model_paths
+from support.plates import us_plate_reader
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]  # OCR of full-size photos: 5-30 s a test here
 CAMERA = "gate"
@@ -45,13 +44,7 @@ PHOTO = 1  # a US photo whose car NanoDet scores 0.75 and whose plate the reader
 
 @pytest.fixture(scope="module")
 def reader() -> PlateReader:
-    try:
-        paths = plate_model_paths(default_cache_dir())
-    except ModelNotInstalledError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-    return PlateReader(*paths, PlateReaderConfig(countries=("us",), threads=2))
+    return us_plate_reader()
 
 
 @pytest.fixture(scope="module")

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import pytest
 
-from safecity.vision.models import ModelNotInstalledError, default_cache_dir
+from safecity.vision.models import default_cache_dir
 from safecity.vision.plate_formats import normalize
 from safecity.vision.plates import PlateReader, PlateReaderConfig, rank
 from safecity.vision.plates_models import plate_model_paths
+from support.plates import us_plate_reader
 
 pytestmark = pytest.mark.models
 
 
 @pytest.fixture(scope="module")
 def reader() -> PlateReader:
-    try:
-        paths = plate_model_paths(default_cache_dir())
-    except ModelNotInstalledError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-    return PlateReader(*paths, PlateReaderConfig(countries=("us",), threads=2))
+    return us_plate_reader()
 
 
 def _truth(txt: Path) -> tuple[Path, tuple[int, int, int, int], str]:

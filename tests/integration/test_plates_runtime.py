@@ -4,7 +4,6 @@ text, reads stored short-lived and purged by retention with their crops."""
 from __future__ import annotations
 
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,12 +26,12 @@ from safecity.store.migrate import upgrade
 from safecity.store.models import EventRow
 from safecity.types import Event, EventKind, Frame
 from safecity.vision.detector import OnnxDetector
-from safecity.vision.models import ModelNotInstalledError, default_cache_dir
+from safecity.vision.models import ModelNotInstalledError
 from safecity.vision.plate_formats import normalize
 from safecity.vision.plate_stage import VEHICLES
-from safecity.vision.plates import PlateReader, PlateReaderConfig
+from safecity.vision.plates import PlateReader
 from safecity.vision.plates_config import PlatesConfig
-from safecity.vision.plates_models import plate_model_paths
+from support.plates import us_plate_reader
 
 pytestmark = pytest.mark.models
 CAMERA = "gate"
@@ -40,13 +39,7 @@ CAMERA = "gate"
 
 @pytest.fixture(scope="module")
 def reader() -> PlateReader:
-    try:
-        paths = plate_model_paths(default_cache_dir())
-    except ModelNotInstalledError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-    return PlateReader(*paths, PlateReaderConfig(countries=("us",), threads=2))
+    return us_plate_reader()
 
 
 def _photo(shared_data: Path, index: int) -> tuple[np.ndarray, str]:
