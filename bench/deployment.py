@@ -17,6 +17,8 @@ from typing import Any
 
 import psutil
 
+# the test suite's process helpers (tests/support), so the script runs without PYTHONPATH
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.processes import NatsServer, PgServer, ServeProcess, run_cli, write_config
 
 PASSWORD = "bench-operator-password-1"

@@ -22,6 +22,7 @@ import argparse
 import multiprocessing as mp
 import resource
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +38,9 @@ from safecity.federation.config import FederationConfig
 from safecity.federation.link import FedLink
 from safecity.federation.messages import AlertSummary, Envelope, EventSummary, up_subject
 from safecity.federation.models import FedMessageRow
+
+# the test suite's process helpers (tests/support), so the script runs without PYTHONPATH
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.federation_sites import Site, federation
 
 CITIES = ("rome", "milan", "naples")

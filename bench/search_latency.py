@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -28,6 +29,9 @@ from safecity.biometrics.common import Actor
 from safecity.media.snapshots import encode_jpeg, snapshot_key
 from safecity.store import open_store
 from safecity.types import Event, EventKind
+
+# the test suite's process helpers (tests/support), so the script runs without PYTHONPATH
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.api_harness import LiveServer, add_token, add_user, make_node
 
 ROOT = Path(__file__).resolve().parents[1]

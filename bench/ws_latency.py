@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -32,6 +33,9 @@ from safecity.api.app import create_api
 from safecity.app import build_detector
 from safecity.config import Settings
 from safecity.types import Event
+
+# the test suite's process helpers (tests/support), so the script runs without PYTHONPATH
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.api_harness import LiveServer, add_token, add_user, make_node
 
 ROOT = Path(__file__).resolve().parents[1]
