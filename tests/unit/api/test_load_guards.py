@@ -11,6 +11,7 @@ No timing is asserted."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -20,11 +21,13 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
+import numpy as np
 from fastapi import FastAPI
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -34,7 +37,8 @@ from safecity.accounts.users import get_user_by_name
 from safecity.api.app import create_api
 from safecity.api.serve import server_options
 from safecity.app import App
-from support.api_harness import LiveServer, add_token, add_user, make_node
+from safecity.governance import audit
+from support.api_harness import ApiHarness, LiveServer, add_token, add_user, make_node
 
 
 def _node(tmp_path: Path, **storage: object) -> App:
@@ -169,3 +173,41 @@ def test_coalesced_rechecks_close_exactly_the_revoked_connections(tmp_path: Path
                 pass
         [batcher] = list(server.api.state.grant_batchers.values())
         assert batcher.batches >= 1  # the re-checks went through the node's shared batcher
+
+
+def test_refused_searches_are_audited_off_the_event_loop(tmp_path: Path, monkeypatch: Any) -> None:
+    # an async route wrote its refusal's audit entry on the event loop: every other request and live push
+    # of the node waited for that database write. It runs on a worker thread now (no loop in that thread).
+    from safecity.api.routers import biometrics
+
+    written: list[tuple[str, bool]] = []
+    real = biometrics.log_action
+
+    def spy(db: Any, who: Any, action: str, subject: str, details: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:
+            on_loop = False
+        written.append((action, on_loop))
+        return real(db, who, action, subject, details)
+
+    async def probe(*args: Any) -> np.ndarray:  # the synchronous search's face step (its models): not the subject
+        return np.zeros(128, np.float32)
+
+    monkeypatch.setattr(biometrics, "log_action", spy)
+    monkeypatch.setattr(biometrics, "_photo_template", probe)
+    monkeypatch.setattr(biometrics, "_models", lambda node: (None, None))
+    later = datetime.now(UTC) + timedelta(hours=1)  # a search of the future: refused by policy (403)
+    form = {"authorization_id": "1", "cameras": "c1", "reason": "case 7",
+            "start": (later - timedelta(hours=2)).isoformat(), "end": later.isoformat()}  # fmt: skip
+    with ApiHarness.start(tmp_path) as h:
+        headers = h.bearer("investigator")
+        for path in ("/api/biometrics/search", "/api/biometrics/search/jobs"):
+            files = {"photo": ("probe.jpg", b"not a photo", "image/jpeg")}
+            r = h.client.post(path, data=form, files=files, headers=headers)
+            assert r.status_code == 403, (path, r.text)
+        with h.node.engine.connect() as conn:
+            stored = [e.action for e in audit.entries(conn)]
+    assert written == [("biometrics.search.refused", False)] * 2
+    assert stored.count("biometrics.search.refused") == 2

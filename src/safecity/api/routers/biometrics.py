@@ -383,7 +383,13 @@ def dispatch_match(match_id: IdPath, body: Dispatch, db: DbSession, who: Reviewe
 # --- retrospective search, unblurred media ---------------------------------------------------------------
 
 
-def _refused(node: App, who: Principal, details: dict[str, object], reason: str) -> None:
+async def _refused(node: App, who: Principal, details: dict[str, object], reason: str) -> None:
+    """Audit a refused search from an async route: the write runs on a worker thread, never blocking the
+    event loop (every other client's requests and live pushes) on the database."""
+    await run_in_threadpool(_write_refusal, node, who, details, reason)
+
+
+def _write_refusal(node: App, who: Principal, details: dict[str, object], reason: str) -> None:
     with node.session() as db:  # the request's own transaction rolls back; the refusal is still audited
         log_action(
             db,
@@ -435,7 +441,7 @@ async def search(
             )
     except HTTPException as exc:
         if exc.status_code == status.HTTP_403_FORBIDDEN:
-            _refused(node, who, details, str(exc.detail))
+            await _refused(node, who, details, str(exc.detail))
         raise
     finally:
         discard(probe)

@@ -128,7 +128,7 @@ async def start_search(
     except HTTPException as exc:
         if exc.status_code == status.HTTP_403_FORBIDDEN:
             details = {"authorization": authorization_id, "cameras": cams, "reason": reason}
-            _refused(node, who, details, str(exc.detail))
+            await _refused(node, who, details, str(exc.detail))
         raise
     probe = await _photo_template(node, photo)
     try:
