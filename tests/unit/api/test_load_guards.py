@@ -192,7 +192,7 @@ def test_refused_searches_are_audited_off_the_event_loop(tmp_path: Path, monkeyp
         written.append((action, on_loop))
         return real(db, who, action, subject, details)
 
-    async def probe(*args: Any) -> np.ndarray:  # the synchronous search's face step (its models): not the subject
+    async def probe(*args: Any) -> np.ndarray:  # the face step of the synchronous search: not the subject
         return np.zeros(128, np.float32)
 
     monkeypatch.setattr(biometrics, "log_action", spy)
