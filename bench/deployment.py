@@ -7,6 +7,7 @@ The node's store writer and live push consume them exactly as they would a camer
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -111,6 +112,64 @@ def publishing(dep: Deployment, rate: float, cameras: int = 4) -> Iterator[subpr
             proc.kill()
             out, _ = proc.communicate()
         print(f"publisher: {out.strip()} events at {rate}/s")
+
+
+@contextlib.contextmanager
+def profiling(pid: int, out: str | None, seconds: float) -> Iterator[None]:
+    """py-spy (a profiling tool, not a dependency: `pip install py-spy`, or any py-spy on PATH) samples
+    process `pid` for `seconds` into `out`, collapsed stacks (`--format raw`: one line per stack, its
+    count last; grep and sum them, or feed them to a flame graph tool). Nothing when `out` is None."""
+    if out is None:
+        yield
+        return
+    import shutil
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    cmd = [
+        spy,
+        "record",
+        "-p",
+        str(pid),
+        "-o",
+        out,
+        "-d",
+        str(int(seconds)),
+        "-r",
+        "50",
+        "--format",
+        "raw",
+        *(["--gil"] if os.environ.get("PYSPY_GIL") else []),
+    ]
+    proc = subprocess.Popen([*cmd, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        yield
+    finally:
+        try:
+            proc.wait(timeout=seconds + 60)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait()
+        print(f"py-spy profile of pid {pid}: {out}")
+
+
+class CpuClock:
+    """CPU seconds (user + system) of a process (default: this one, the benchmark's client) since it was
+    made: the client's and the publisher's cost, reported apart from the node's."""
+
+    def __init__(self, pid: int | None = None) -> None:
+        self.proc = psutil.Process(pid)
+        self.last = self.t0 = self.now()
+
+    def now(self) -> float:
+        try:
+            t = self.proc.cpu_times()
+        except psutil.Error:  # it has exited: what it had used before
+            return self.last
+        self.last = float(t.user + t.system)
+        return self.last
+
+    def elapsed(self) -> float:
+        return self.now() - self.t0
 
 
 def loadavg() -> str:

@@ -29,7 +29,16 @@ import gevent  # noqa: E402
 from locust import HttpUser, between, events, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
-from deployment import PASSWORD, Deployment, deployment, loadavg, publishing, quantile  # noqa: E402
+from deployment import (  # noqa: E402
+    PASSWORD,
+    CpuClock,
+    Deployment,
+    deployment,
+    loadavg,
+    profiling,
+    publishing,
+    quantile,
+)
 from safecity.api.deps import SESSION_COOKIE  # noqa: E402
 
 SESSIONS: list[str] = []
@@ -96,7 +105,7 @@ def time_logins(dep: Deployment, n: int) -> list[float]:
     return out
 
 
-def run_api(dep: Deployment, users: int, seconds: float, rate: float) -> None:
+def run_api(dep: Deployment, users: int, seconds: float, rate: float, profile: str | None = None) -> None:
     SESSIONS[:] = seed_sessions(dep, users)
     logins = time_logins(dep, 5)
     print(
@@ -105,15 +114,17 @@ def run_api(dep: Deployment, users: int, seconds: float, rate: float) -> None:
     env = Environment(user_classes=[Operator], host=dep.base, events=events)
     runner = env.create_local_runner()
     rss: list[tuple[float, float]] = []
-    with publishing(dep, rate):
+    with publishing(dep, rate) as publisher, profiling(dep.serve.proc.pid, profile, seconds):
         cpu0 = dep.cpu_s()
+        client, feeder = CpuClock(), CpuClock(publisher.pid)
         start = time.monotonic()
         runner.start(users, spawn_rate=max(1, users / 10))
         while (t := time.monotonic() - start) < seconds:
             rss.append((t, dep.rss_mb()))
-            gevent.sleep(10)
+            gevent.sleep(min(10.0, max(0.1, seconds - t)))
         runner.quit()
         cpu = dep.cpu_s() - cpu0
+        client_cpu, feeder_cpu = client.elapsed(), feeder.elapsed()
     total = env.stats.total
     print(f"{users} operators, {seconds:.0f} s, {rate}/s events published; node RSS MB over time:")
     print("  " + "  ".join(f"{t:.0f}s:{mb:.0f}" for t, mb in rss))
@@ -130,6 +141,9 @@ def run_api(dep: Deployment, users: int, seconds: float, rate: float) -> None:
     per_request = cpu * 1000 / max(total.num_requests, 1)
     print(f"node CPU {cpu:.0f} s ({cpu / max(seconds, 1):.2f} cores), {per_request:.1f} ms per request "
           f"(events and live push included); load average {loadavg()}")  # fmt: skip
+    print(f"client (this process) CPU {client_cpu:.0f} s ({client_cpu / max(seconds, 1):.2f} cores), "
+          f"{client_cpu * 1000 / max(total.num_requests, 1):.1f} ms per request; publisher CPU "
+          f"{feeder_cpu:.0f} s ({feeder_cpu / max(seconds, 1):.2f} cores)")  # fmt: skip
     for err in env.stats.errors.values():
         print(f"  error x{err.occurrences}: {err.method} {err.name}: {err.error}")
 
@@ -191,6 +205,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=600.0)
     ap.add_argument("--rate", type=float, default=50.0, help="events/s published meanwhile (api)")
     ap.add_argument("--rps", type=float, default=100.0, help="report submissions/s (reports)")
+    ap.add_argument("--profile", metavar="FILE", help="py-spy the node into FILE")
     ap.add_argument("--per-address", type=int, default=8, help="submissions per client address (reports)")
     args = ap.parse_args()
     settings: dict[str, Any] = {}
@@ -198,7 +213,7 @@ def main() -> None:
         settings["api"] = {"login_max_failures_per_ip": 1_000_000}
     with deployment(Path(tempfile.mkdtemp()), operators=args.accounts, **settings) as dep:
         if args.scenario == "api":
-            run_api(dep, args.users, args.seconds, args.rate)
+            run_api(dep, args.users, args.seconds, args.rate, args.profile)
         else:
             run_reports(dep, args.seconds, args.rps, args.per_address)
 

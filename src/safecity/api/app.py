@@ -24,6 +24,7 @@ from prometheus_client.registry import CollectorRegistry
 from safecity.accounts.passwords import warm_up
 from safecity.api import routers
 from safecity.api.apidocs import add_api_docs
+from safecity.api.authcache import AuthCache
 from safecity.api.camera_service import start_cameras
 from safecity.api.degraded import install_degraded_handlers
 from safecity.api.errors import install_error_handlers
@@ -131,6 +132,8 @@ def create_api(node: App) -> FastAPI:
     api.state.closed = False
     api.state.stopping = threading.Event()  # set when shutdown begins (serve.py): streams end themselves
     api.state.login_guard = LoginGuard(cfg, node.engine)  # failures counted in the DB: shared by API nodes
+    api.state.auth_cache = AuthCache(cfg.auth_cache_s)  # emptied by any revocation through node.engine
+    api.state.auth_cache.watch(node.engine)
     warm_up()
     registry = CollectorRegistry(auto_describe=True)
     registry.register(NodeCollector(node))

@@ -23,7 +23,7 @@ import hmac
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -35,7 +35,8 @@ from starlette.requests import HTTPConnection
 
 from safecity.accounts.models import ApiTokenRow, UserRow
 from safecity.accounts.scopes import is_read_only, token_permissions
-from safecity.accounts.sessions import resolve_session, resolve_token
+from safecity.accounts.sessions import digest, resolve_session, resolve_token
+from safecity.api.authcache import AuthCache, Credential, touching
 from safecity.api.permissions import PERMISSIONS, Role, permissions_for
 from safecity.api.refusals import audit_refusal
 from safecity.app import App
@@ -172,16 +173,6 @@ def _bearer(conn: HTTPConnection) -> str | None:
     return credential.strip()
 
 
-def _by_token(db: Session, secret: str, method: str = "GET") -> Principal:
-    found = resolve_token(db, secret)
-    if found is None:
-        raise _unauthorized("invalid, expired or revoked API token")
-    token, user = found
-    if is_read_only(token.scopes) and method not in SAFE_METHODS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this API token is read-only")
-    return token_principal(user, token)
-
-
 def token_principal(user: UserRow, token: ApiTokenRow) -> Principal:
     """The owner's principal narrowed to what the token may do (safecity.accounts.scopes)."""
     full = principal_for(user, "token", token.id)
@@ -198,29 +189,63 @@ def _idle(conn: HTTPConnection) -> timedelta:
     return timedelta(minutes=get_node(conn).settings.api.session_idle_minutes)
 
 
-def authenticate(request: Request, db: Session) -> Principal:
-    """The caller of an HTTP request; 401 when there is none, 403 when a cookie request lacks CSRF."""
-    secret = _bearer(request)
+def _seconds_until(at: datetime | None, now: datetime) -> float | None:
+    return None if at is None else (at - now).total_seconds()
+
+
+def _resolve(request: Request, db: Session, secret: str | None, cookie: str) -> Credential:
+    """Read a credential from the database (401 when it is not valid now)."""
+    now = datetime.now(UTC)
+    cache: AuthCache | None = getattr(request.app.state, "auth_cache", None)
+    expiry = cache.expiry if cache is not None else (lambda *limits: 0.0)
     if secret is not None:
-        return _by_token(db, secret, request.method)
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        raise _unauthorized("not authenticated: log in or send an API token")
-    found = resolve_session(db, cookie, _idle(request))
-    if found is None:
+        found = resolve_token(db, secret)
+        if found is None:
+            raise _unauthorized("invalid, expired or revoked API token")
+        token, user = found
+        until = expiry(_seconds_until(token.expires_at, now))
+        return Credential(token_principal(user, token), None, is_read_only(token.scopes), until)
+    resolved = resolve_session(db, cookie, _idle(request))
+    if resolved is None:
         raise _unauthorized("session expired or ended: log in again")
-    session, user = found
-    if request.method not in SAFE_METHODS:
-        _check_csrf(request, session.csrf_token)
+    session, user = resolved
     principal = principal_for(user, "session", session.token_hash)
     if session.stage is not None:
         principal = dataclasses.replace(principal, permissions=frozenset(), stage=session.stage)
-    return principal
+    idle_end = session.last_seen_at + _idle(request)
+    until = expiry(_seconds_until(session.expires_at, now), _seconds_until(idle_end, now))
+    return Credential(principal, session.csrf_token, False, until)
+
+
+def authenticate(request: Request, db: Session) -> Principal:
+    """The caller of an HTTP request; 401 when there is none, 403 when a cookie request lacks CSRF or a
+    read-only token tries to change something. A credential resolved within the last `api.auth_cache_s`
+    seconds comes from the node's cache (`safecity.api.authcache`: revocations on this node empty it)."""
+    secret = _bearer(request)
+    cookie = "" if secret is not None else request.cookies.get(SESSION_COOKIE, "")
+    if secret is None and not cookie:
+        raise _unauthorized("not authenticated: log in or send an API token")
+    cache: AuthCache | None = getattr(request.app.state, "auth_cache", None)
+    key = f"t:{digest(secret)}" if secret is not None else f"s:{digest(cookie)}"
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        generation = cache.generation if cache is not None else 0  # before reading: a racing write wins
+        found = _resolve(request, db, secret, cookie)
+        if cache is not None:
+            cache.put(key, found, generation)
+    if request.method not in SAFE_METHODS:
+        if found.read_only:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this API token is read-only")
+        if found.csrf_token is not None:
+            _check_csrf(request, found.csrf_token)
+    return found.principal
 
 
 def current_principal(request: Request, db: DbSession) -> Principal:
     principal = authenticate(request, db)
-    db.commit()  # its touch stored, the connection returned: not held while the endpoint waits for a thread
+    if db.in_transaction():
+        with touching():
+            db.commit()  # its touch stored, the connection returned: not held while waiting for a thread
     request.state.principal = principal
     set_actor(db, principal.username)  # privileged changes in this request are audited as theirs
     return principal

@@ -34,6 +34,14 @@ class ApiConfig(BaseModel):
         description="A login session unused for this long ends (idle timeout; activity is recorded "
         "at most once a minute)",
     )
+    auth_cache_s: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description="Seconds a node reuses a checked session or API token without reading the database "
+        "again (0: never). Logout and revocations on the same node take effect at once; those made on "
+        "another node or with the CLI within this many seconds",
+    )
     login_window_s: float = Field(300.0, gt=0, description="Window in which failed logins are counted")
     login_max_failures_per_user: int = Field(
         5, ge=1, description="Failed logins for one username within the window before 429"
