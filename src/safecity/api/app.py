@@ -83,6 +83,8 @@ async def lifespan(api: FastAPI) -> AsyncIterator[None]:
                 log.exception("on_stop hook %r failed", hook)
         unsubscribe()
         node.live.detach()
+        cache = api.state.auth_cache
+        log.info("credential cache: %d hits, %d misses", cache.hits, cache.misses)
         await asyncio.to_thread(node.close)
         api.state.closed = True
 
