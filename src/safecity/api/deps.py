@@ -31,6 +31,7 @@ import anyio
 from fastapi import Depends, HTTPException, Request, WebSocket, WebSocketException, status
 from fastapi.dependencies.models import Dependant
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from safecity.accounts.models import ApiTokenRow, UserRow
@@ -98,7 +99,11 @@ def get_node(conn: HTTPConnection) -> App:
     return node
 
 
-Node = Annotated[App, Depends(get_node)]
+async def _node(conn: HTTPConnection) -> App:
+    return get_node(conn)  # async: FastAPI runs a sync dependency on a worker thread (a hop per request)
+
+
+Node = Annotated[App, Depends(_node)]
 
 
 # Connections of the pool left to the node's background work (alert engine, watchdog, live revalidation,
@@ -262,15 +267,18 @@ class Require:
     def __repr__(self) -> str:
         return f"require({self.permission!r})"
 
-    def __call__(
+    async def __call__(
         self, conn: HTTPConnection, principal: Annotated[Principal, Depends(current_principal)]
     ) -> Principal:
+        # async: a permission check needs no worker thread (a sync dependency took one hop per request);
+        # the audit write of a refusal goes to one
         if not principal.has(self.permission):
             reason = (
                 f"permission {self.permission!r} required; your roles: {', '.join(sorted(principal.roles))}"
             )
             subject = f"{conn.scope.get('method', 'GET')} {conn.url.path}"
-            audit_refusal(get_node(conn), principal.username, self.permission, subject, reason)
+            node = get_node(conn)
+            await run_in_threadpool(audit_refusal, node, principal.username, self.permission, subject, reason)
             raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
         return principal
 
