@@ -7,7 +7,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 import supervision as sv
 
 from safecity.media.face_redaction import (
