@@ -153,6 +153,12 @@ class DetectorBatchConfig(Strict):
     max_wait_ms: float = Field(
         0.0, ge=0, le=1000, description="How long an idle scheduler waits to fill a batch"
     )
+    lanes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Runs at once from the one queue (each with `detector.threads` intra-op threads)",
+    )
 
 
 class DetectorConfig(Strict):
