@@ -144,14 +144,20 @@ class CameraConfig(Strict):
 class DetectorBatchConfig(Strict):
     """The node's one detector scheduler (docs/performance.md): runs go one at a time, oldest first.
 
-    On a 2-core CPU that keeps ONNX Runtime's arena at one run's size (concurrent runs from every camera
-    cost ~20 MB each) at the same speed; batches of several cameras measured slower there, so
+    On a 2-core CPU that keeps ONNX Runtime's arena at `lanes` runs' size (concurrent runs from every
+    camera cost ~20 MB each) at the same speed; batches of several cameras measured slower there, so
     `max_size` stays 1 on CPUs. Raise it where an accelerator runs batches well."""
 
     enabled: bool = Field(True, description="One scheduler for the node's shared detector")
     max_size: int = Field(1, ge=1, le=64, description="Most frames (of different cameras) per run")
     max_wait_ms: float = Field(
         0.0, ge=0, le=1000, description="How long an idle scheduler waits to fill a batch"
+    )
+    lanes: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Runs at once from the one queue (each with `detector.threads` intra-op threads)",
     )
 
 
@@ -164,7 +170,15 @@ class DetectorConfig(Strict):
     input_size: tuple[int, int] = Field((416, 416), description="(width, height) of the model input")
     confidence: float = Field(0.35, gt=0, lt=1, description="Minimum class score kept")
     nms_iou: float = Field(0.45, gt=0, le=1)
-    threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description=(
+            "ONNX Runtime intra-op threads per run; the scheduler's `batch.lanes` run at once (two lanes of "
+            "one thread cost ~12% less CPU per frame than one lane of two threads: docs/performance.md)"
+        ),
+    )
     provider: Literal["cpu", "cuda", "tensorrt", "openvino"] = Field(
         "cpu", description="ONNX Runtime execution provider (non-CPU ones need their onnxruntime build)"
     )

@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 GRID = 6  # at most 6x6 mosaic cells across a blurred region
 CELL_PX = 12  # and cells at least this large (a 20-pixel face becomes 2x2)
 HEAD_FRACTION = 0.3  # the upper part of a person box treated as head
+# the second pass looks again around each blurred box, this far beyond it (a fraction of its longer side,
+# and at least RECHECK_MIN_PX): a face straddling the box's edge is seen with the context it had in the
+# whole picture. Elsewhere the pixels are those the first pass already searched.
+RECHECK_MARGIN = 0.5
+RECHECK_MIN_PX = 32
 
 
 def _obscure(region: np.ndarray) -> None:
@@ -57,6 +62,45 @@ def obscure_all(image: np.ndarray) -> np.ndarray:
     h, w = out.shape[:2]
     small = cv2.resize(out, (max(1, w // 24), max(1, h // 24)), interpolation=cv2.INTER_AREA)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def grown(boxes: np.ndarray, grow: float, width: int, height: int) -> np.ndarray:
+    """Integer xyxy boxes enlarged by `grow` of their size on each side, clipped to the image (what
+    `blur_boxes` obscures)."""
+    b = np.asarray(boxes, np.float32).reshape(-1, 4)[:, :4]
+    gx, gy = (b[:, 2] - b[:, 0]) * grow, (b[:, 3] - b[:, 1]) * grow
+    out = np.stack([b[:, 0] - gx, b[:, 1] - gy, np.ceil(b[:, 2] + gx), np.ceil(b[:, 3] + gy)], axis=1)
+    np.clip(out[:, 0::2], 0, width, out=out[:, 0::2])
+    np.clip(out[:, 1::2], 0, height, out=out[:, 1::2])
+    return out.astype(np.int64)
+
+
+def recheck_regions(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Where the second pass looks (k, 4 xyxy): each blurred box with a margin, merged while they overlap,
+    so that no face is searched for in two pieces."""
+    b = grown(boxes, 0.3, width, height)
+    b = b[(b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])]
+    if not len(b):
+        return np.zeros((0, 4), np.int64)
+    m = np.maximum(RECHECK_MIN_PX, np.ceil(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * RECHECK_MARGIN))
+    regions = [
+        [max(0, x1 - d), max(0, y1 - d), min(width, x2 + d), min(height, y2 + d)]
+        for (x1, y1, x2, y2), d in zip(b.tolist(), m.astype(int).tolist(), strict=True)
+    ]
+    merged = True
+    while merged:  # a handful of boxes: merging pairwise until none overlap is cheap
+        merged = False
+        for i in range(len(regions)):
+            for j in range(i + 1, len(regions)):
+                a, c = regions[i], regions[j]
+                if a[0] < c[2] and c[0] < a[2] and a[1] < c[3] and c[1] < a[3]:
+                    regions[i] = [min(a[0], c[0]), min(a[1], c[1]), max(a[2], c[2]), max(a[3], c[3])]
+                    del regions[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return np.array(regions, np.int64)
 
 
 def head_boxes(person_boxes: np.ndarray) -> np.ndarray:
@@ -101,6 +145,21 @@ class FaceRedactor:
             return None
         return detector.detect(image, max_side=self.max_side, threshold=self.threshold).xyxy
 
+    def face_boxes_in(self, image: np.ndarray, regions: np.ndarray) -> np.ndarray | None:
+        """Face boxes (N, 4, whole-image pixels) found in `regions` of `image`, each searched at the scale
+        the whole image is searched at; None when the detector is unavailable."""
+        detector = self._get()
+        if detector is None:
+            return None
+        scale = min(1.0, self.max_side / max(image.shape[:2]))
+        found = [np.zeros((0, 4), np.float32)]
+        for x1, y1, x2, y2 in np.asarray(regions, np.int64).reshape(-1, 4).tolist():
+            crop = image[y1:y2, x1:x2]
+            side = max(1, int(np.ceil(max(crop.shape[:2]) * scale)))
+            boxes = detector.detect(crop, max_side=side, threshold=self.threshold).xyxy.reshape(-1, 4)
+            found.append(boxes + np.array([x1, y1, x1, y1], np.float32))
+        return np.concatenate(found, axis=0)
+
     def redact(self, image: np.ndarray) -> np.ndarray:
         return self.with_people(image, None)
 
@@ -112,8 +171,11 @@ class FaceRedactor:
         if person_boxes is not None and len(person_boxes):
             faces = np.concatenate([faces.reshape(-1, 4), head_boxes(person_boxes)], axis=0)
         out = blur_boxes(image, faces)
-        # second pass: a small face can still read as one after its mosaic; obscure what is found again
-        again = self.face_boxes(out)
+        # second pass: a small face can still read as one after its mosaic; obscure what is found again.
+        # Only around what was blurred: the rest of `out` is the picture the first pass searched, and a whole
+        # second CenterFace pass cost ~0.15 s of CPU per snapshot (docs/performance.md)
+        h, w = image.shape[:2]
+        again = self.face_boxes_in(out, recheck_regions(faces, w, h))
         return blur_boxes(out, again, grow=0.5) if again is not None and len(again) else out
 
 

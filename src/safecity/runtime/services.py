@@ -58,7 +58,7 @@ def build_detector(settings: Settings, config: DetectorConfig | None = None) -> 
         provider=d.provider,
     )
     # one place decides what the detector runs next (oldest deadline first): docs/performance.md
-    return scheduled(detector, d.batch.enabled, d.batch.max_size, d.batch.max_wait_ms / 1000)
+    return scheduled(detector, d.batch.enabled, d.batch.max_size, d.batch.max_wait_ms / 1000, d.batch.lanes)
 
 
 def session_factory(engine: Engine) -> Callable[[], Session]:

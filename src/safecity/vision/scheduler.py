@@ -10,7 +10,9 @@ than a lost one: the camera's own queue already drops frames when it falls behin
 
 Why one place decides: N camera threads calling `run()` at once on 2 cores make N runs fight for the same
 intra-op threads; serialised batches keep the cores on one run at a time and give the convolution kernels
-larger inputs.
+larger inputs. `lanes` scheduler threads take batches from the one queue: on a CPU, two lanes of
+single-threaded runs keep two cores busy for ~10% less CPU per run than one lane of 2-thread runs, whose
+threads wait for each other inside every run (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -60,11 +62,20 @@ class DetectorScheduler:
     """`detect(image) -> Detections`, batched across the calling threads; see the module docstring."""
 
     def __init__(
-        self, detector: BatchDetector, *, max_batch: int = 4, max_wait_s: float = 0.0, budget_s: float = 0.2
+        self,
+        detector: BatchDetector,
+        *,
+        max_batch: int = 4,
+        max_wait_s: float = 0.0,
+        budget_s: float = 0.2,
+        lanes: int = 1,
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"detector.batch.max_size must be >= 1, got {max_batch}")
+        if lanes < 1:
+            raise ValueError(f"detector.batch.lanes must be >= 1, got {lanes}")
         self.detector = detector
+        self.lanes = lanes
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self.budget_s = budget_s
@@ -73,7 +84,7 @@ class DetectorScheduler:
         self._order = itertools.count()
         self._cond = threading.Condition()
         self._closed = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def detect(self, image: np.ndarray) -> sv.Detections:
         now = time.monotonic()
@@ -81,9 +92,11 @@ class DetectorScheduler:
         with self._cond:
             if self._closed:
                 raise RuntimeError("detector scheduler is closed")
-            if self._thread is None:  # started on first use: building it has no side effect
-                self._thread = threading.Thread(target=self._loop, name="detector-scheduler", daemon=True)
-                self._thread.start()
+            if not self._threads:  # started on first use: building it has no side effect
+                for i in range(self.lanes):
+                    t = threading.Thread(target=self._loop, name=f"detector-scheduler-{i}", daemon=True)
+                    t.start()
+                    self._threads.append(t)
             heapq.heappush(self._heap, (now + self.budget_s, next(self._order), request))
             self._cond.notify()
         request.done.wait()
@@ -103,8 +116,8 @@ class DetectorScheduler:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(5.0)
+        for t in self._threads:
+            t.join(5.0)
 
     def _next_batch(self) -> list[tuple[float, _Request]] | None:
         with self._cond:
@@ -133,15 +146,20 @@ class DetectorScheduler:
                 log.exception("detector batch of %d failed", len(requests))
                 for r in requests:
                     r.error = exc
-            s = self.stats
-            s.batches += 1
-            s.frames += len(requests)
-            s.late += sum(1 for deadline, _ in batch if deadline < start)
-            s.largest_batch = max(s.largest_batch, len(requests))
+            with self._cond:  # several lanes count into one place
+                s = self.stats
+                s.batches += 1
+                s.frames += len(requests)
+                s.late += sum(1 for deadline, _ in batch if deadline < start)
+                s.largest_batch = max(s.largest_batch, len(requests))
             for r in requests:
                 r.done.set()
 
 
-def scheduled(detector: OnnxDetectorLike, enabled: bool, max_batch: int, max_wait_s: float) -> Detector:
+def scheduled(
+    detector: OnnxDetectorLike, enabled: bool, max_batch: int, max_wait_s: float, lanes: int = 1
+) -> Detector:
     """The node's detector: behind one batching scheduler when `detector.batch.enabled`, else itself."""
-    return DetectorScheduler(detector, max_batch=max_batch, max_wait_s=max_wait_s) if enabled else detector
+    if not enabled:
+        return detector
+    return DetectorScheduler(detector, max_batch=max_batch, max_wait_s=max_wait_s, lanes=lanes)

@@ -254,3 +254,35 @@ def test_face_detector_runs_one_at_a_time_so_its_arena_stays_one_runs_size(pets_
     for t in threads:
         t.join(60)
     assert counter.most == 1  # four snapshot threads at once, still one run at a time
+
+
+class TwoAtOnce:
+    """A detector whose runs return only once two of them run at the same time."""
+
+    def __init__(self) -> None:
+        self.barrier = threading.Barrier(2, timeout=20)
+
+    def detect_batch(self, images: list[np.ndarray]) -> list[sv.Detections]:
+        self.barrier.wait()  # BrokenBarrierError (handed to the caller) unless another lane runs too
+        return [sv.Detections.empty() for _ in images]
+
+
+def test_scheduler_lanes_run_at_the_same_time() -> None:
+    scheduler = DetectorScheduler(TwoAtOnce(), max_batch=1, lanes=2)
+    errors: list[BaseException] = []
+
+    def camera() -> None:
+        try:
+            scheduler.detect(np.zeros((8, 8, 3), np.uint8))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=camera) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    scheduler.close()
+    assert not errors and scheduler.stats.frames == 2 and scheduler.stats.batches == 2
+    with pytest.raises(ValueError, match="lanes"):
+        DetectorScheduler(TwoAtOnce(), lanes=0)
