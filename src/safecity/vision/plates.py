@@ -26,7 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from safecity.vision.plate_formats import corrected_confidence, match, normalize, unknown_countries
+from safecity.vision.plate_decode import decode, greedy, plate_probs
+from safecity.vision.plate_formats import unknown_countries
 
 MIN_ASPECT, MAX_ASPECT = 1.2, 8.0  # plate text boxes: wider than tall, single line
 # Each text box is read in two views and the best read wins (`rank`): the box cut 8% of its height
@@ -35,10 +36,15 @@ MIN_ASPECT, MAX_ASPECT = 1.2, 8.0  # plate text boxes: wider than tall, single l
 # cross-validation on the benchmark's halves among 11 views (padding, tightening, upscaling, grey,
 # contrast, sharpening); see docs/plates.md.
 TIGHTEN = -0.08
+PAD_X = 0.0  # recognition crops grown left and right by this times the box's height (edge characters)
 # rank bonus of a read fitting a national template (see `rank`); exact reads on either half of the
 # benchmark are the same for any bonus from 0.05 to 0.5, and 0.2 sits in the middle
 SPECIFIC_BONUS = 0.2
 FINE_SCALE = 2  # the second look's upscaling (see `PlateReader.read`)
+# a read that fits no format of the expected countries (a personalised plate without a digit) is kept at
+# this fraction of its confidence, flagged `fits=False`, rather than dropped (see docs/plates.md)
+UNFIT_FACTOR = 0.5
+REC_HEIGHT, REC_MIN_WIDTH = 48, 320  # PP-OCR recognition input: 48 px high, at least 320 wide
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,7 @@ class PlateRead:
     country: str  # code of the matching format
     box: tuple[int, int, int, int]  # x1, y1, x2, y2 in the image the caller passed
     specific: bool = False  # fits a national template of its country, not only "any 4-8 characters"
+    fits: bool = True  # fits a format of the expected countries (False: kept at a reduced confidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,16 @@ class PlateReader:
         self._engine = engine(self.config.max_side)
         # the second look (see `read`): the crop upscaled, so the detector's input limit grows with it
         self._fine = engine(self.config.max_side * FINE_SCALE) if self.config.second_look else None
+        # recognition runs on the ONNX session directly: the template decoding needs the per-step
+        # character probabilities, which rapidocr reduces to a greedy text
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.config.threads
+        options.inter_op_num_threads = 1
+        self._rec = ort.InferenceSession(str(rec_model), options, providers=["CPUExecutionProvider"])
+        meta = self._rec.get_modelmeta().custom_metadata_map
+        self._characters = ["blank", *meta["character"].splitlines(), " "]  # as rapidocr's CTC decoder
         self._lock = threading.Lock()
 
     def read(self, image: np.ndarray, region: Sequence[float] | None = None) -> list[PlateRead]:
@@ -115,13 +132,19 @@ class PlateReader:
 
     def _read_quads(self, crop: np.ndarray, quads: list[np.ndarray], ox: int, oy: int) -> list[PlateRead]:
         reads: list[PlateRead] = []
-        for quad in quads:
-            views = [rectify(crop, quad, 0.0, TIGHTEN), stretch_contrast(rectify(crop, quad))]
-            texts = [self._recognize(view) for view in views]
-            candidates = [c for text in texts if (c := self._candidate(quad, *text, ox, oy))]
+        views = [view for quad in quads for view in self._views(crop, quad)]
+        probs = self._recognize(views)
+        per_quad = len(probs) // max(1, len(quads))
+        for i, quad in enumerate(quads):
+            texts = probs[i * per_quad : (i + 1) * per_quad]
+            candidates = [c for p in texts if (c := self._candidate(quad, p, ox, oy))]
             if candidates:  # the views of one box are alternatives: keep the best
                 reads.append(max(candidates, key=rank))
         return reads
+
+    @staticmethod
+    def _views(crop: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
+        return [rectify(crop, quad, PAD_X, TIGHTEN), stretch_contrast(rectify(crop, quad, PAD_X, 0.0))]
 
     @staticmethod
     def _plate_quads(engine: Any, crop: np.ndarray) -> list[np.ndarray]:
@@ -129,11 +152,18 @@ class PlateReader:
         quads = np.asarray(out.boxes if out is not None and out.boxes is not None else [], np.float32)
         return [q for q in quads if _plate_shaped(q)]
 
-    def _recognize(self, view: np.ndarray) -> tuple[str, float]:
-        out: Any = self._engine(view, use_det=False, use_cls=False, use_rec=True)
-        if out is None or not out.txts:
-            return "", 0.0
-        return str(out.txts[0]), float(out.scores[0])
+    def _recognize(self, views: list[np.ndarray]) -> list[np.ndarray]:
+        """Per view the (T, 37) plate-character probabilities (`plate_probs`), all views in one batch."""
+        if not views:
+            return []
+        widths = [max(1, int(np.ceil(REC_HEIGHT * v.shape[1] / max(1, v.shape[0])))) for v in views]
+        batch = np.zeros((len(views), 3, REC_HEIGHT, max(REC_MIN_WIDTH, *widths)), np.float32)
+        for i, (view, width) in enumerate(zip(views, widths, strict=True)):
+            image = view if view.ndim == 3 else cv2.cvtColor(view, cv2.COLOR_GRAY2BGR)
+            resized = cv2.resize(image, (width, REC_HEIGHT)).astype(np.float32)
+            batch[i, :, :, :width] = resized.transpose(2, 0, 1) / 127.5 - 1.0  # as PaddleOCR normalizes
+        out = self._rec.run(None, {self._rec.get_inputs()[0].name: batch})[0]
+        return [plate_probs(p, self._characters) for p in out]
 
     def locate(
         self, image: np.ndarray, region: Sequence[float] | None = None
@@ -147,15 +177,22 @@ class PlateReader:
             quads = self._plate_quads(self._engine, crop)
         return [_box(quad, ox, oy) for quad in quads]
 
-    def _candidate(self, quad: np.ndarray, text: str, score: float, ox: int, oy: int) -> PlateRead | None:
-        found = match(normalize(text), self.config.countries)
-        if found is None:
-            return None
-        confidence = corrected_confidence(score, found)
-        if confidence < self.config.min_confidence:
-            return None
+    def _candidate(self, quad: np.ndarray, probs: np.ndarray, ox: int, oy: int) -> PlateRead | None:
+        """The most probable text fitting an expected format (`plate_decode`); failing that, the greedy
+        text if it is plate-like (4-8 letters, no digit: a personalised plate) at a reduced confidence."""
+        raw, score = greedy(probs)
         box = _box(quad, ox, oy)
-        return PlateRead(found.plate, text, round(confidence, 4), found.country, box, found.specific)
+        found = decode(probs, self.config.countries)
+        if found:
+            best = found[0]
+            read = PlateRead(best.plate, raw, round(best.confidence, 4), best.country, box, best.specific)
+        elif UNFIT_FACTOR > 0 and 4 <= len(raw) <= 8 and raw.isalpha():
+            read = PlateRead(
+                raw, raw, round(score * UNFIT_FACTOR, 4), self.config.countries[0], box, fits=False
+            )
+        else:
+            return None
+        return read if read.confidence >= self.config.min_confidence else None
 
 
 def rank(read: PlateRead) -> float:
