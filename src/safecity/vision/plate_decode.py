@@ -36,8 +36,8 @@ INDEX = {c: i for i, c in enumerate(ALPHABET)}
 DIGITS = np.array([c.isdigit() for c in ALPHABET])
 LETTERS = ~DIGITS
 NEG = -1e9  # log of "impossible" (finite: keeps the arithmetic free of nan)
-CONFUSION = 0.3  # weight of a look-alike of the other class (B where a digit must stand: as an 8)
-GENERIC_PRIOR = 0.0  # log-prior of an any-character (`X`) template against a national one
+CONFUSION = 0.05  # weight of a look-alike of the other class (B where a digit must stand: as an 8)
+GENERIC_PRIOR = -2.0  # log-prior of an any-character (`X`) template against a national one
 
 
 @dataclass(frozen=True, slots=True)
