@@ -46,7 +46,7 @@ SPECIFIC_BONUS = 0.2
 FINE_SCALE = 2  # the second look's upscaling (see `PlateReader.read`)
 # a read that fits no format of the expected countries (a personalised plate without a digit) is kept at
 # this fraction of its confidence, flagged `fits=False`, rather than dropped (see docs/plates.md)
-UNFIT_FACTOR = 0.5
+UNFIT_FACTOR = 0.8
 REC_HEIGHT, REC_MIN_WIDTH = 48, 320  # PP-OCR recognition input: 48 px high, at least 320 wide
 
 
@@ -204,8 +204,9 @@ class PlateReader:
 
 def rank(read: PlateRead) -> float:
     """Order of reads: confidence, and a read that fits a national template (not only "any 4-8
-    characters") before one that does not: of the texts on a vehicle, that is the plate."""
-    return read.confidence + SPECIFIC_BONUS * read.specific
+    characters") before one that does not: of the texts on a vehicle, that is the plate. A read that fits
+    no format comes after every read that does."""
+    return read.confidence + SPECIFIC_BONUS * read.specific - (not read.fits)
 
 
 def _plate_shaped(quad: np.ndarray) -> bool:
@@ -296,4 +297,5 @@ class PlateVote:
         best = max(same, key=lambda r: (r.plate == plate, r.confidence))
         mean_conf = sum(r.confidence for r in same) / len(same)
         confidence = round(mean_conf * sum(shares) / len(shares), 4)
-        return PlateRead(plate, best.raw, confidence, countries.most_common(1)[0][0], best.box)
+        country = countries.most_common(1)[0][0]
+        return PlateRead(plate, best.raw, confidence, country, best.box, best.specific, best.fits)
