@@ -37,6 +37,7 @@ DIGITS = np.array([c.isdigit() for c in ALPHABET])
 LETTERS = ~DIGITS
 NEG = -1e9  # log of "impossible" (finite: keeps the arithmetic free of nan)
 CONFUSION = 0.05  # weight of a look-alike of the other class (B where a digit must stand: as an 8)
+MAX_EXTRA = 3  # greedy reads longer than the longest template by more than this are not decoded (cost)
 GENERIC_PRIOR = -2.0  # log-prior of an any-character (`X`) template against a national one
 
 
@@ -177,6 +178,9 @@ def decode(
     if TIMESTAMP.match(raw):  # dates and times burnt into video
         return []
     raw_digit = any(ch.isdigit() for ch in raw)
+    longest = max(len(t) for code in countries for t in FORMATS[code].templates)
+    if len(raw) < 2 or len(raw) > longest + MAX_EXTRA:  # a sticker's letter or a line of text: no plate
+        return []
     blank = np.log(probs[:, -1])
     # the best unconstrained path: a template's path is judged by how much less probable it is
     unconstrained = float(np.log(probs.max(axis=1)).sum())

@@ -117,20 +117,21 @@ class PlateReader:
 
     def read(self, image: np.ndarray, region: Sequence[float] | None = None) -> list[PlateRead]:
         """Plates in `image` (BGR), or in its `region` (x1, y1, x2, y2, e.g. a vehicle box); boxes are
-        in `image` coordinates. Only reads that fit an expected format, best first.
+        in `image` coordinates, best first (`rank`): reads that fit an expected format, then plate-like
+        text that fits none (`fits=False`).
 
-        When nothing is read, a second look detects text on the crop upscaled `FINE_SCALE` times: the text
-        detector misses small plates (a distant vehicle, a wide view) that it finds at twice the size. Only
-        crops without a read pay for it."""
+        When nothing that fits is read, a second look detects text on the crop upscaled `FINE_SCALE` times:
+        the text detector misses small plates (a distant vehicle, a wide view) that it finds at twice the
+        size. Only crops without a fitting read pay for it."""
         ox, oy, crop = _crop(image, region)
         if crop.size == 0 or min(crop.shape[:2]) < 16:
             return []
         with self._lock:
             reads = self._read_quads(crop, self._plate_quads(self._engine, crop), ox, oy)
-            if not reads and self._fine is not None:
+            if not any(r.fits for r in reads) and self._fine is not None:  # no read, or only unfit text
                 big = cv2.resize(crop, None, fx=FINE_SCALE, fy=FINE_SCALE, interpolation=cv2.INTER_CUBIC)
                 quads = [q / FINE_SCALE for q in self._plate_quads(self._fine, big)]
-                reads = self._read_quads(crop, quads, ox, oy)
+                reads += self._read_quads(crop, quads, ox, oy)
         return sorted(reads, key=rank, reverse=True)
 
     def _read_quads(self, crop: np.ndarray, quads: list[np.ndarray], ox: int, oy: int) -> list[PlateRead]:
