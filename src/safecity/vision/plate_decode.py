@@ -38,7 +38,9 @@ LETTERS = ~DIGITS
 NEG = -1e9  # log of "impossible" (finite: keeps the arithmetic free of nan)
 CONFUSION = 0.05  # weight of a look-alike of the other class (B where a digit must stand: as an 8)
 MAX_EXTRA = 3  # greedy reads longer than the longest template by more than this are not decoded (cost)
-GENERIC_PRIOR = -2.0  # log-prior of an any-character (`X`) template against a national one
+# log-prior of an any-character (`X`) template against a national one: 0 was best on either half of the
+# benchmark (of 0 to -4; docs/plates.md); a national template still wins ties and the reader's rank bonus
+GENERIC_PRIOR = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +234,8 @@ def decode(
                 Decoded(plate, code, template, float(score) + prior - 1e-6 * rank,
                         float(np.exp(pk).mean()) * ratio, specific)
             )  # fmt: skip
-    return sorted(out, key=lambda d: d.score, reverse=True)
+    # on a tie (the same text fits a national template and "any characters") the national one first
+    return sorted(out, key=lambda d: (d.score, d.specific), reverse=True)
 
 
 def greedy(probs: np.ndarray) -> tuple[str, float]:
