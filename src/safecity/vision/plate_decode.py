@@ -4,11 +4,12 @@ The recognizer (PP-OCR, a CTC model) gives, for each of T time steps across the 
 for each character and for "blank". Greedy decoding (the best character per step, repeats merged, blanks
 dropped) and then correcting the text against a format loses what the model knew: a California
 `LGLS168` whose first character the model found 30% likely to be `4` is corrected by a fixed look-alike
-table to `1GLS168`. Here every template of the expected countries (`plate_formats`) is decoded against
-the probabilities themselves: a Viterbi search over the CTC lattice whose position i may only emit a
-character of the template's class (`L` letter, `D` digit, `X` either). Per template the best path and its
-string come out; the template whose best path is most probable wins (a small prior favours national
-templates over the any-character ones).
+table to `1GLS168`, where the national template `DLLLDDD` decoded against the probabilities gives
+`4GLS168`. Here every template of the expected countries (`plate_formats`) is decoded against the
+probabilities themselves: a Viterbi search over the CTC lattice whose position i may only emit a character
+of the template's class (`L` letter, `D` digit, `X` either). Per template the best path and its string
+come out; the template whose best path is most probable wins (`generic_prior` can favour national
+templates over the any-character ones; a national template wins a tie).
 
 - **Confusions.** Where a digit must stand, a look-alike letter (O/0, B/8, S/5...) still counts, at
   `confusion` times its probability, and the other way round: a heavily corrected read scores low.
