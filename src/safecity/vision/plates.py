@@ -191,7 +191,9 @@ class PlateReader:
         raw, score = greedy(probs)
         box = _box(quad, ox, oy)
         found = decode(probs, self.config.countries)
-        if found:
+        # a text forced onto a template at a low confidence is no fitting read: the greedy text may still be
+        # a personalised plate
+        if found and found[0].confidence >= self.config.min_confidence:
             best = found[0]
             read = PlateRead(best.plate, raw, round(best.confidence, 4), best.country, box, best.specific)
         elif UNFIT_FACTOR > 0 and 4 <= len(raw) <= 8 and raw.isalpha():
