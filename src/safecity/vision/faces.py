@@ -175,6 +175,7 @@ class FaceEmbedder:
         self._shape = dlib.shape_predictor(str(shape_predictor))
         self._net = dlib.face_recognition_model_v1(str(recognition_model))
         self._hog = dlib.get_frontal_face_detector() if hog_box else None
+        self.hog_box = hog_box
         self._jitters = jitters
         self.flip = flip
         self._lock = threading.Lock()
