@@ -13,6 +13,9 @@ other fold to learn a threshold from: dlib's validated 0.6 is used, and the outp
 Variants (`--variants`, all by default; each image is decoded and detected once, its templates cached):
   centerface-box        dlib 5-point landmarks in CenterFace's box (the face step without flip)
   centerface-box+flip   the same, with test-time flip averaging (`FaceEmbedder(flip=True)`, the default)
+  hog-box               dlib landmarks in dlib's own HOG detector box where it finds the face, else in
+                        CenterFace's (`FaceEmbedder(hog_box=True)`)
+  hog-box+flip          the same, with flip averaging
   landmark-box          dlib landmarks in a dlib-like box built from CenterFace's 5 landmarks
   landmark-box+flip     the same, with flip averaging
 
@@ -71,7 +74,14 @@ def read_pairs(root: Path, pairs: Path) -> list[Pair]:
     return out
 
 
-VARIANTS = ("centerface-box", "centerface-box+flip", "landmark-box", "landmark-box+flip")
+VARIANTS = (
+    "centerface-box",
+    "centerface-box+flip",
+    "hog-box",
+    "hog-box+flip",
+    "landmark-box",
+    "landmark-box+flip",
+)
 TIMED_FACES = 50  # plain embedding timed on this many faces when flip variants are run too
 FIXED_THRESHOLD = 0.6  # dlib's validated distance threshold (its LFW protocol)
 
@@ -82,9 +92,10 @@ class Embedder:
     def __init__(self, variants: tuple[str, ...] = VARIANTS) -> None:
         cache = default_cache_dir()
         self.detector = CenterFaceDetector(face_model_path(cache, CENTERFACE), threads=2)
-        self.embedder = FaceEmbedder(
-            face_model_path(cache, SHAPE_PREDICTOR_5), face_model_path(cache, DLIB_RESNET)
-        )
+        models = face_model_path(cache, SHAPE_PREDICTOR_5), face_model_path(cache, DLIB_RESNET)
+        self.embedder = FaceEmbedder(*models)
+        hog = any(v.startswith("hog-box") for v in variants)
+        self.hog_embedder = FaceEmbedder(*models, hog_box=True) if hog else self.embedder
         self.variants = variants
         self.cache: dict[Path, dict[str, np.ndarray]] = {}
         self.fallbacks = 0
@@ -112,22 +123,24 @@ class Embedder:
         if len(faces):
             centres = (faces.xyxy[:, :2] + faces.xyxy[:, 2:]) / 2
             k = int(np.argmin(np.linalg.norm(centres - [w / 2, h / 2], axis=1)))
-            boxes = {"centerface-box": faces.xyxy[k], "landmark-box": landmark_box(faces.landmarks[k])}
+            box = faces.xyxy[k]
+            boxes = {"centerface-box": box, "hog-box": box, "landmark-box": landmark_box(faces.landmarks[k])}
         else:
             self.fallbacks += 1
             box = np.array([w * 0.3, h * 0.3, w * 0.7, h * 0.7], np.float32)
-            boxes = {"centerface-box": box, "landmark-box": box}
+            boxes = {"centerface-box": box, "hog-box": box, "landmark-box": box}
         out: dict[str, np.ndarray] = {}
         for name, box in boxes.items():
+            embedder = self.hog_embedder if name == "hog-box" else self.embedder
             if not {name, name + "+flip"} & set(self.variants):
                 continue
             if self.timed["plain"] < TIMED_FACES or name + "+flip" not in self.variants:
                 t0 = time.perf_counter()
-                out[name] = self.embedder.embed(image, box)
+                out[name] = embedder.embed(image, box)
                 self._time("plain", t0)
             if name + "+flip" in self.variants:  # its plain template is the same numbers as `embed`'s
                 t0 = time.perf_counter()
-                out[name], out[name + "+flip"] = self.embedder.embed_with_flip(image, box)
+                out[name], out[name + "+flip"] = embedder.embed_with_flip(image, box)
                 self._time("flip", t0)
         return out
 

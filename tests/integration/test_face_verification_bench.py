@@ -111,6 +111,15 @@ def test_face_step_follows_flip_setting(model_paths: list[Path], tmp_path: Path,
     assert runtime._load_models()[1].flip is flip
 
 
+@pytest.mark.parametrize("hog_box", [False, True])
+def test_face_step_follows_hog_box_setting(model_paths: list[Path], tmp_path: Path, hog_box: bool) -> None:
+    from safecity.biometrics.config import BiometricsConfig
+    from safecity.biometrics.runtime import Biometrics
+
+    runtime = Biometrics(lambda: None, None, BiometricsConfig(hog_box=hog_box), default_cache_dir(), tmp_path)
+    assert runtime._load_models()[1].hog_box is hog_box
+
+
 def test_embedder_comparison_bench_on_shared_photos(
     shared_data: Path, model_paths: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

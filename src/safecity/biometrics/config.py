@@ -50,6 +50,13 @@ class BiometricsConfig(_Strict):
             "1.40% (docs/models.md)"
         ),
     )
+    hog_box: bool = Field(
+        False,
+        description=(
+            "Find dlib's landmarks in dlib's own HOG face box (the boxes its landmark model was trained "
+            "on) where the HOG detector finds the face, else in CenterFace's box (docs/models.md)"
+        ),
+    )
     per_track: int = Field(3, ge=1, le=10, description="Best crops buffered per person track")
     track_window_s: float = Field(2.0, gt=0, le=30, description="A track's best crops are chosen over this")
     candidates_tried: int = Field(2, ge=1, le=10, description="Crops tried per track until a face is found")

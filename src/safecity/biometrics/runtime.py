@@ -74,6 +74,7 @@ class Biometrics:
             face_model_path(self.cache_dir, SHAPE_PREDICTOR_5),
             face_model_path(self.cache_dir, DLIB_RESNET),
             flip=self.config.flip_average,
+            hog_box=self.config.hog_box,
         )
         return self._load_detector(), embedder
 

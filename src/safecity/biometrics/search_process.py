@@ -66,6 +66,7 @@ def _child(
             face_model_path(c, SHAPE_PREDICTOR_5),
             face_model_path(c, DLIB_RESNET),
             flip=spec.config.flip_average,
+            hog_box=spec.config.hog_box,
         )
         with Session(engine, expire_on_commit=False) as db:
             media = LocalMediaStorage(spec.sealed_dir)

@@ -34,6 +34,7 @@ def _child(
     cancel: MpEvent,
     out: Any,
     flip: bool = False,
+    hog_box: bool = False,
 ) -> None:
     from safecity.biometrics.search import decode_image, single_face_template
     from safecity.vision.faces import CenterFaceDetector, FaceEmbedder, discard
@@ -42,7 +43,10 @@ def _child(
     try:
         detector = CenterFaceDetector(face_model_path(cache_dir, CENTERFACE), threads=threads)
         embedder = FaceEmbedder(
-            face_model_path(cache_dir, SHAPE_PREDICTOR_5), face_model_path(cache_dir, DLIB_RESNET), flip=flip
+            face_model_path(cache_dir, SHAPE_PREDICTOR_5),
+            face_model_path(cache_dir, DLIB_RESNET),
+            flip=flip,
+            hog_box=hog_box,
         )
         templates = []
         for i, data in enumerate(photos):
@@ -69,17 +73,20 @@ def templates_in_process(
     step: Callable[[int, int], bool],
     *,
     flip: bool | None = None,
+    hog_box: bool | None = None,
 ) -> np.ndarray:
-    """(N, 128) templates, one per photo; TemplatesCancelled / TemplatesFailed otherwise. `flip` must be
-    the face step's `biometrics.flip_average`, so enrolled and live templates are computed alike (None:
-    that setting's default)."""
-    if flip is None:
-        from safecity.biometrics.config import BiometricsConfig
+    """(N, 128) templates, one per photo; TemplatesCancelled / TemplatesFailed otherwise. `flip` and
+    `hog_box` must be the face step's `biometrics.flip_average` and `biometrics.hog_box`, so enrolled and
+    live templates are computed alike (None: that setting's default)."""
+    from safecity.biometrics.config import BiometricsConfig
 
+    if flip is None:
         flip = bool(BiometricsConfig.model_fields["flip_average"].default)
+    if hog_box is None:
+        hog_box = bool(BiometricsConfig.model_fields["hog_box"].default)
     ctx = mp.get_context("spawn")
     done, cancel, out = ctx.Value("q", 0), ctx.Event(), ctx.Queue()
-    args = (cache_dir, threads, photos, done, cancel, out, flip)
+    args = (cache_dir, threads, photos, done, cancel, out, flip, hog_box)
     proc = ctx.Process(target=_child, args=args, name="face-templates", daemon=True)
     kind, payload = await_child(
         proc, out, cancel, lambda: (int(done.value), len(photos)), step, TemplatesFailed

@@ -185,7 +185,7 @@ def _import_work(
     def work(job: Job) -> dict[str, Any]:
         try:
             templates = templates_in_process(
-                cache, config.threads, photos, job.step, flip=config.flip_average
+                cache, config.threads, photos, job.step, flip=config.flip_average, hog_box=config.hog_box
             )
         except TemplatesCancelled as exc:
             raise JobCancelled(str(exc)) from exc
