@@ -163,7 +163,8 @@ def _save(node: App, data: PublicReportCreate, photo: bytes | None, cfg: Reports
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, f"camera_id: no camera {data.camera_id!r}"
             )
-        key = store_report_photo(node.media, *clean, observed, photo_redactor(node)) if clean is not None else None
+        redactor = photo_redactor(node)
+        key = store_report_photo(node.media, *clean, observed, redactor) if clean is not None else None
         row = service.create_report(db, data, observed, key)
         out = report_view(row)
         db.commit()
