@@ -174,16 +174,21 @@ class PlateReader:
         return [plate_probs(p, self._characters) for p in out]
 
     def locate(
-        self, image: np.ndarray, region: Sequence[float] | None = None
+        self, image: np.ndarray, region: Sequence[float] | None = None, upscale: float = 1.0
     ) -> list[tuple[int, int, int, int]]:
         """Boxes (x1, y1, x2, y2, in `image` coordinates) of plate-shaped text in `region`, without reading
-        it: what redaction blurs. Cheaper than `read` (detection only)."""
+        it: what redaction blurs. Cheaper than `read` (detection only). `upscale` > 1 enlarges the crop
+        first, at most to the detector's input limit (`max_side`), so the cost stays that of one input:
+        the detector misses small plates it finds at twice the size (as `read`'s second look)."""
         ox, oy, crop = _crop(image, region)
         if crop.size == 0 or min(crop.shape[:2]) < 16:
             return []
+        factor = min(upscale, self.config.max_side / max(crop.shape[:2]))
+        if factor > 1:
+            crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
         with self._lock:
             quads = self._plate_quads(self._engine, crop)
-        return [_box(quad, ox, oy) for quad in quads]
+        return [_box(quad / max(factor, 1.0), ox, oy) for quad in quads]
 
     def _candidate(self, quad: np.ndarray, probs: np.ndarray, ox: int, oy: int) -> PlateRead | None:
         """The most probable text fitting an expected format (`plate_decode`); failing that, the greedy
