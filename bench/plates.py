@@ -4,17 +4,15 @@
 
 Each image `X.jpg` has `X.txt` holding `file x y w h PLATE` (tab or space separated). Per image the chain
 runs as the camera runtime does: NanoDet finds vehicles (car, motorcycle, bus, truck) and the plate reader
-looks inside each vehicle box (boxes of one vehicle found as two classes, IoU >= 0.7, once; the whole
-image when no vehicle is found, or with --no-vehicles). The best read (the reader's `rank`: confidence,
-a national template first) is the answer.
+looks inside each vehicle box (the whole image when no vehicle is found, or with --no-vehicles). The best
+read (highest confidence) is the answer.
 
 Measures:
 - found: some plate candidate box overlaps the true box with IoU >= 0.3 (the text detector found the plate,
   whatever was read), which separates detection misses from reading misses;
 - exact: the best read equals the true plate (characters only, upper case);
 - characters: 1 - edit distance / true length of the best read, averaged (0 for no read);
-- ms per plate: wall time of vehicle detection plus plate reading per image, on `--threads` threads,
-  and the CPU time of the same (all threads together; unlike wall time, not inflated by other jobs).
+- ms per plate: wall time of vehicle detection plus plate reading per image, on `--threads` threads.
 The last line is `exact plate reads: K/N (P%)`.
 """
 
@@ -33,12 +31,11 @@ import numpy as np
 from safecity.vision.detector import OnnxDetector
 from safecity.vision.models import default_cache_dir, model_path
 from safecity.vision.plate_formats import FORMATS, normalize
-from safecity.vision.plates import PlateRead, PlateReader, PlateReaderConfig, rank
+from safecity.vision.plates import PlateRead, PlateReader, PlateReaderConfig
 from safecity.vision.plates_models import plate_model_paths
 
 VEHICLES = [2, 3, 5, 7]  # COCO car, motorcycle, bus, truck
 IOU_FOUND = 0.3
-SAME_VEHICLE = 0.7  # vehicle boxes overlapping this much are one vehicle
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +77,12 @@ def edit_distance(a: str, b: str) -> int:
 def reads_for(image: np.ndarray, reader: PlateReader, detector: OnnxDetector | None) -> list[PlateRead]:
     reads: list[PlateRead] = []
     boxes = detector.detect(image).xyxy if detector is not None else np.zeros((0, 4))
-    kept: list[tuple[int, int, int, int]] = []
-    for box in boxes:  # one vehicle found as two classes (car and truck) is read once
-        b = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
-        if all(iou(b, k) < SAME_VEHICLE for k in kept):
-            kept.append(b)
-    for x1, y1, x2, y2 in kept:
+    for x1, y1, x2, y2 in boxes:
         pad_x, pad_y = 0.05 * (x2 - x1), 0.05 * (y2 - y1)  # plates sit on the box's edge
         reads += reader.read(image, (x1 - pad_x, y1 - pad_y, x2 + pad_x, y2 + pad_y))
     if not reads:
         reads = reader.read(image)
-    return sorted(reads, key=rank, reverse=True)
+    return sorted(reads, key=lambda r: r.confidence, reverse=True)
 
 
 def main() -> None:
@@ -115,16 +107,14 @@ def main() -> None:
     found = exact = 0
     char_acc: list[float] = []
     times: list[float] = []
-    cpu: list[float] = []
     for truth in truths:
         image = cv2.imread(str(truth.image))
         if image is None:
             print(f"{truth.image}: not a readable image", file=sys.stderr)
             continue
-        started, started_cpu = time.perf_counter(), time.process_time()
+        started = time.perf_counter()
         reads = reads_for(image, reader, detector)
         times.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
         hit = any(iou(r.box, truth.box) >= IOU_FOUND for r in reads)
         best = reads[0].plate if reads else ""
         found += hit
@@ -141,8 +131,6 @@ def main() -> None:
     print(f"exact among found: {exact_found}; detection misses {n - found}")
     print(f"character accuracy: {100 * statistics.fmean(char_acc):.1f}%")
     print(f"ms per plate: median {statistics.median(times):.0f}, p95 {np.percentile(times, 95):.0f}")
-    # CPU time (all threads) does not grow with other jobs on the machine, wall time does
-    print(f"CPU ms per plate: median {statistics.median(cpu):.0f}, p95 {np.percentile(cpu, 95):.0f}")
     print(f"exact plate reads: {exact}/{n} ({100 * exact / n:.1f}%)")
 
 

@@ -128,7 +128,7 @@ def test_two_views_read_what_the_box_as_found_misreads(
     shared_data: Path, reader: PlateReader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """car16: the box as the detector gives it reads `0020HHH` (the frame's edge and a smudge read as
-    characters); the tightened, widened and contrast-stretched views read the plate."""
+    characters); the tightened and the contrast-stretched views read the plate."""
     import safecity.vision.plates as plates
 
     image_path, (x1, y1, x2, y2), plate = _truth(shared_data / "plates" / "us" / "car16.txt")
@@ -137,7 +137,6 @@ def test_two_views_read_what_the_box_as_found_misreads(
     reads = reader.read(image, around)
     assert reads and reads[0].plate == plate
     monkeypatch.setattr(plates, "TIGHTEN", 0.0)
-    monkeypatch.setattr(plates, "PAD_X", 0.0)
     monkeypatch.setattr(plates, "stretch_contrast", lambda view: view)
     as_found = reader.read(image, around)
     assert not as_found or as_found[0].plate != plate

@@ -2,15 +2,12 @@
 
 1. find: PP-OCRv6 text detection (rapidocr) on the vehicle crop gives text quadrilaterals; when nothing
    is read, a second look on the crop upscaled twice finds the small plates the first one misses;
-2. rectify: each quadrilateral is warped to an upright rectangle by its perspective transform, in three
-   views (cut tighter above and below; widened left and right; grey with stretched contrast);
-3. read: PP-OCRv6 recognition of all views in one batch; its per-step character probabilities are
-   decoded against the expected countries' templates (`plate_decode`): the most probable text that fits a
-   format, look-alikes and extra characters from plate graphics weighed by the model's own probabilities;
-   candidates that are no plate (dealer names, phone numbers, timestamps burnt into the video) fit no
-   format or only at a low confidence; a plate-like text fitting none (a personalised plate without a
-   digit) is kept at a reduced confidence, flagged `fits=False`; the best view wins, and of the texts on a
-   vehicle a read fitting a national template ranks first;
+2. rectify: each quadrilateral is warped to an upright rectangle by its perspective transform, in two
+   views (cut tighter above and below; grey with stretched contrast);
+3. read: PP-OCRv6 recognition of each view; the text is normalized, checked against the expected
+   countries' formats (`plate_formats`) and corrected for letter/digit confusions; candidates that are no
+   plate (dealer names, phone numbers, timestamps burnt into the video) fail the formats and are dropped;
+   the best view wins, and of the texts on a vehicle a read fitting a national template ranks first;
 4. vote: `PlateVote` merges the reads of one track per character, weighted by confidence.
 
 The models come from the `rapidocr` wheel on PyPI (see `plates_models`); rapidocr is imported lazily so the
@@ -29,25 +26,19 @@ from typing import Any
 import cv2
 import numpy as np
 
-from safecity.vision.plate_decode import decode, greedy, plate_probs
-from safecity.vision.plate_formats import unknown_countries
+from safecity.vision.plate_formats import corrected_confidence, match, normalize, unknown_countries
 
 MIN_ASPECT, MAX_ASPECT = 1.2, 8.0  # plate text boxes: wider than tall, single line
-# Each text box is read in three views and the best read wins (`rank`): the box cut 8% of its height
+# Each text box is read in two views and the best read wins (`rank`): the box cut 8% of its height
 # tighter above and below (less of the frame, state name or slogan that the detector's margin takes in),
-# the box widened left and right (`PAD_X`: characters at the box's edge), and the box as found, in grey
-# with its contrast stretched (dirty, dim or tinted plates). Chosen by cross-validation on the
-# benchmark's halves; see docs/plates.md.
+# and the box as found, in grey with its contrast stretched (dirty, dim or tinted plates). Chosen by
+# cross-validation on the benchmark's halves among 11 views (padding, tightening, upscaling, grey,
+# contrast, sharpening); see docs/plates.md.
 TIGHTEN = -0.08
-PAD_X = 0.15  # the padded view: grown left and right by this times the box's height (edge characters)
 # rank bonus of a read fitting a national template (see `rank`); exact reads on either half of the
 # benchmark are the same for any bonus from 0.05 to 0.5, and 0.2 sits in the middle
 SPECIFIC_BONUS = 0.2
 FINE_SCALE = 2  # the second look's upscaling (see `PlateReader.read`)
-# a read that fits no format of the expected countries (a personalised plate without a digit) is kept at
-# this fraction of its confidence, flagged `fits=False`, rather than dropped (see docs/plates.md)
-UNFIT_FACTOR = 0.8
-REC_HEIGHT, REC_MIN_WIDTH = 48, 320  # PP-OCR recognition input: 48 px high, at least 320 wide
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +49,6 @@ class PlateRead:
     country: str  # code of the matching format
     box: tuple[int, int, int, int]  # x1, y1, x2, y2 in the image the caller passed
     specific: bool = False  # fits a national template of its country, not only "any 4-8 characters"
-    fits: bool = True  # fits a format of the expected countries (False: kept at a reduced confidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,56 +93,35 @@ class PlateReader:
         self._engine = engine(self.config.max_side)
         # the second look (see `read`): the crop upscaled, so the detector's input limit grows with it
         self._fine = engine(self.config.max_side * FINE_SCALE) if self.config.second_look else None
-        # recognition runs on the ONNX session directly: the template decoding needs the per-step
-        # character probabilities, which rapidocr reduces to a greedy text
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.config.threads
-        options.inter_op_num_threads = 1
-        self._rec = ort.InferenceSession(str(rec_model), options, providers=["CPUExecutionProvider"])
-        meta = self._rec.get_modelmeta().custom_metadata_map
-        self._characters = ["blank", *meta["character"].splitlines(), " "]  # as rapidocr's CTC decoder
         self._lock = threading.Lock()
 
     def read(self, image: np.ndarray, region: Sequence[float] | None = None) -> list[PlateRead]:
         """Plates in `image` (BGR), or in its `region` (x1, y1, x2, y2, e.g. a vehicle box); boxes are
-        in `image` coordinates, best first (`rank`): reads that fit an expected format, then plate-like
-        text that fits none (`fits=False`).
+        in `image` coordinates. Only reads that fit an expected format, best first.
 
-        When nothing that fits is read, a second look detects text on the crop upscaled `FINE_SCALE` times:
-        the text detector misses small plates (a distant vehicle, a wide view) that it finds at twice the
-        size. Only crops without a fitting read pay for it."""
+        When nothing is read, a second look detects text on the crop upscaled `FINE_SCALE` times: the text
+        detector misses small plates (a distant vehicle, a wide view) that it finds at twice the size. Only
+        crops without a read pay for it."""
         ox, oy, crop = _crop(image, region)
         if crop.size == 0 or min(crop.shape[:2]) < 16:
             return []
         with self._lock:
             reads = self._read_quads(crop, self._plate_quads(self._engine, crop), ox, oy)
-            if not any(r.fits for r in reads) and self._fine is not None:  # no read, or only unfit text
+            if not reads and self._fine is not None:
                 big = cv2.resize(crop, None, fx=FINE_SCALE, fy=FINE_SCALE, interpolation=cv2.INTER_CUBIC)
                 quads = [q / FINE_SCALE for q in self._plate_quads(self._fine, big)]
-                reads += self._read_quads(crop, quads, ox, oy)
+                reads = self._read_quads(crop, quads, ox, oy)
         return sorted(reads, key=rank, reverse=True)
 
     def _read_quads(self, crop: np.ndarray, quads: list[np.ndarray], ox: int, oy: int) -> list[PlateRead]:
         reads: list[PlateRead] = []
-        views = [view for quad in quads for view in self._views(crop, quad)]
-        probs = self._recognize(views)
-        per_quad = len(probs) // max(1, len(quads))
-        for i, quad in enumerate(quads):
-            texts = probs[i * per_quad : (i + 1) * per_quad]
-            candidates = [c for p in texts if (c := self._candidate(quad, p, ox, oy))]
+        for quad in quads:
+            views = [rectify(crop, quad, 0.0, TIGHTEN), stretch_contrast(rectify(crop, quad))]
+            texts = [self._recognize(view) for view in views]
+            candidates = [c for text in texts if (c := self._candidate(quad, *text, ox, oy))]
             if candidates:  # the views of one box are alternatives: keep the best
                 reads.append(max(candidates, key=rank))
         return reads
-
-    @staticmethod
-    def _views(crop: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
-        return [
-            rectify(crop, quad, 0.0, TIGHTEN),
-            rectify(crop, quad, PAD_X, 0.0),
-            stretch_contrast(rectify(crop, quad)),
-        ]
 
     @staticmethod
     def _plate_quads(engine: Any, crop: np.ndarray) -> list[np.ndarray]:
@@ -160,18 +129,11 @@ class PlateReader:
         quads = np.asarray(out.boxes if out is not None and out.boxes is not None else [], np.float32)
         return [q for q in quads if _plate_shaped(q)]
 
-    def _recognize(self, views: list[np.ndarray]) -> list[np.ndarray]:
-        """Per view the (T, 37) plate-character probabilities (`plate_probs`), all views in one batch."""
-        if not views:
-            return []
-        widths = [max(1, int(np.ceil(REC_HEIGHT * v.shape[1] / max(1, v.shape[0])))) for v in views]
-        batch = np.zeros((len(views), 3, REC_HEIGHT, max(REC_MIN_WIDTH, *widths)), np.float32)
-        for i, (view, width) in enumerate(zip(views, widths, strict=True)):
-            image = view if view.ndim == 3 else cv2.cvtColor(view, cv2.COLOR_GRAY2BGR)
-            resized = cv2.resize(image, (width, REC_HEIGHT)).astype(np.float32)
-            batch[i, :, :, :width] = resized.transpose(2, 0, 1) / 127.5 - 1.0  # as PaddleOCR normalizes
-        out = self._rec.run(None, {self._rec.get_inputs()[0].name: batch})[0]
-        return [plate_probs(p, self._characters) for p in out]
+    def _recognize(self, view: np.ndarray) -> tuple[str, float]:
+        out: Any = self._engine(view, use_det=False, use_cls=False, use_rec=True)
+        if out is None or not out.txts:
+            return "", 0.0
+        return str(out.txts[0]), float(out.scores[0])
 
     def locate(
         self, image: np.ndarray, region: Sequence[float] | None = None, upscale: float = 1.0
@@ -190,31 +152,21 @@ class PlateReader:
             quads = self._plate_quads(self._engine, crop)
         return [_box(quad / max(factor, 1.0), ox, oy) for quad in quads]
 
-    def _candidate(self, quad: np.ndarray, probs: np.ndarray, ox: int, oy: int) -> PlateRead | None:
-        """The most probable text fitting an expected format (`plate_decode`); failing that, the greedy
-        text if it is plate-like (4-8 letters, no digit: a personalised plate) at a reduced confidence."""
-        raw, score = greedy(probs)
-        box = _box(quad, ox, oy)
-        found = decode(probs, self.config.countries)
-        # a text forced onto a template at a low confidence is no fitting read: the greedy text may still be
-        # a personalised plate
-        if found and found[0].confidence >= self.config.min_confidence:
-            best = found[0]
-            read = PlateRead(best.plate, raw, round(best.confidence, 4), best.country, box, best.specific)
-        elif UNFIT_FACTOR > 0 and 4 <= len(raw) <= 8 and raw.isalpha():
-            read = PlateRead(
-                raw, raw, round(score * UNFIT_FACTOR, 4), self.config.countries[0], box, fits=False
-            )
-        else:
+    def _candidate(self, quad: np.ndarray, text: str, score: float, ox: int, oy: int) -> PlateRead | None:
+        found = match(normalize(text), self.config.countries)
+        if found is None:
             return None
-        return read if read.confidence >= self.config.min_confidence else None
+        confidence = corrected_confidence(score, found)
+        if confidence < self.config.min_confidence:
+            return None
+        box = _box(quad, ox, oy)
+        return PlateRead(found.plate, text, round(confidence, 4), found.country, box, found.specific)
 
 
 def rank(read: PlateRead) -> float:
     """Order of reads: confidence, and a read that fits a national template (not only "any 4-8
-    characters") before one that does not: of the texts on a vehicle, that is the plate. A read that fits
-    no format comes after every read that does."""
-    return read.confidence + SPECIFIC_BONUS * read.specific - (not read.fits)
+    characters") before one that does not: of the texts on a vehicle, that is the plate."""
+    return read.confidence + SPECIFIC_BONUS * read.specific
 
 
 def _plate_shaped(quad: np.ndarray) -> bool:
@@ -305,5 +257,4 @@ class PlateVote:
         best = max(same, key=lambda r: (r.plate == plate, r.confidence))
         mean_conf = sum(r.confidence for r in same) / len(same)
         confidence = round(mean_conf * sum(shares) / len(shares), 4)
-        country = countries.most_common(1)[0][0]
-        return PlateRead(plate, best.raw, confidence, country, best.box, best.specific, best.fits)
+        return PlateRead(plate, best.raw, confidence, countries.most_common(1)[0][0], best.box)
