@@ -5,7 +5,6 @@ same person close and different people apart."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -15,8 +14,8 @@ import numpy as np
 import pytest
 
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder, landmark_box
-from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTOR_5, face_model_path
-from safecity.vision.models import ModelNotInstalledError, default_cache_dir
+from safecity.vision.models import default_cache_dir
+from support.biometrics_fixtures import installed_face_model_paths
 
 pytestmark = [pytest.mark.models]
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,12 +32,7 @@ def _bench() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def model_paths() -> list[Path]:
-    try:
-        return [face_model_path(default_cache_dir(), s) for s in (CENTERFACE, SHAPE_PREDICTOR_5, DLIB_RESNET)]
-    except ModelNotInstalledError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    return installed_face_model_paths()
 
 
 def test_single_fold_uses_fixed_threshold(

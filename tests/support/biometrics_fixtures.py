@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -88,3 +89,21 @@ def reviewed_watchlist(
         add_entries(db, row.id, [(entry(f"person {i}"), t)], ALICE, config)
     review_watchlist(db, row.id, "sources checked", BOB)
     return row
+
+
+def installed_face_model_paths() -> list[Path]:
+    """CenterFace, dlib's 5-point predictor and dlib's ResNet from the model cache of `safecity models
+    install`; a missing model fails the test under CI and skips it elsewhere."""
+    import os
+
+    import pytest
+
+    from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTOR_5, face_model_path
+    from safecity.vision.models import ModelNotInstalledError, default_cache_dir
+
+    try:
+        return [face_model_path(default_cache_dir(), s) for s in (CENTERFACE, SHAPE_PREDICTOR_5, DLIB_RESNET)]
+    except ModelNotInstalledError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))

@@ -3,7 +3,6 @@ sessions, and the installed face models (CI installs them: there a missing model
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from safecity.store import make_engine
 from safecity.store.migrate import upgrade
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder
-from support.biometrics_fixtures import pg_unreachable
+from support.biometrics_fixtures import installed_face_model_paths, pg_unreachable
 
 
 @pytest.fixture
@@ -66,17 +65,7 @@ def db(sessions: Callable[[], Session]) -> Iterator[Session]:
 @pytest.fixture(scope="session")
 def face_models() -> tuple[CenterFaceDetector, FaceEmbedder]:
     """The installed CenterFace + dlib models (`safecity models install`)."""
-    from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTOR_5, face_model_path
-    from safecity.vision.models import ModelNotInstalledError, default_cache_dir
-
-    try:
-        paths = [
-            face_model_path(default_cache_dir(), s) for s in (CENTERFACE, SHAPE_PREDICTOR_5, DLIB_RESNET)
-        ]
-    except ModelNotInstalledError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    paths = installed_face_model_paths()
     return CenterFaceDetector(paths[0], threads=2), FaceEmbedder(paths[1], paths[2])
 
 

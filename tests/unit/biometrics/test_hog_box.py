@@ -5,7 +5,6 @@ box; where HOG finds no face, CenterFace's box is kept; a large face is searched
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -13,8 +12,7 @@ import numpy as np
 import pytest
 
 from safecity.vision.faces import CenterFaceDetector, FaceEmbedder, hog_face_box
-from safecity.vision.faces_models import CENTERFACE, DLIB_RESNET, SHAPE_PREDICTOR_5, face_model_path
-from safecity.vision.models import ModelNotInstalledError, default_cache_dir
+from support.biometrics_fixtures import installed_face_model_paths
 
 pytestmark = [pytest.mark.models]
 LFW = ("Abel_Pacheco/Abel_Pacheco_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0004.jpg",
@@ -23,12 +21,7 @@ LFW = ("Abel_Pacheco/Abel_Pacheco_0001.jpg", "Abel_Pacheco/Abel_Pacheco_0004.jpg
 
 @pytest.fixture(scope="module")
 def paths() -> list[Path]:
-    try:
-        return [face_model_path(default_cache_dir(), s) for s in (CENTERFACE, SHAPE_PREDICTOR_5, DLIB_RESNET)]
-    except ModelNotInstalledError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    return installed_face_model_paths()
 
 
 def _read(path: Path) -> tuple[np.ndarray, np.ndarray]:
