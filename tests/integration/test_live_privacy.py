@@ -6,6 +6,7 @@ user is disabled, demoted, re-scoped, has their token revoked or their password 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -79,8 +80,10 @@ class Analyses:
     def _poll(self) -> None:
         while not self._halt.wait(0.005):
             latest = self.node.workers["pets"].latest
-            if latest is not None:
-                self.seen[latest.frame.seq] = latest
+            if latest is not None and latest.frame.seq not in self.seen:
+                # a copy: the frame's buffer comes from the camera's pool and is reused for later frames
+                frame = dataclasses.replace(latest.frame, image=latest.frame.image.copy())
+                self.seen[latest.frame.seq] = dataclasses.replace(latest, frame=frame)
 
     def __enter__(self) -> Analyses:
         self._thread.start()
