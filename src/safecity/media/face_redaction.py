@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from safecity.vision.faces import CenterFaceDetector
+from safecity.vision.regions import merge_overlapping
 
 log = logging.getLogger(__name__)
 GRID = 6  # at most 6x6 mosaic cells across a blurred region
@@ -83,23 +84,11 @@ def recheck_regions(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     if not len(b):
         return np.zeros((0, 4), np.int64)
     m = np.maximum(RECHECK_MIN_PX, np.ceil(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * RECHECK_MARGIN))
-    regions = [
+    regions: list[list[float]] = [
         [max(0, x1 - d), max(0, y1 - d), min(width, x2 + d), min(height, y2 + d)]
         for (x1, y1, x2, y2), d in zip(b.tolist(), m.astype(int).tolist(), strict=True)
     ]
-    merged = True
-    while merged:  # a handful of boxes: merging pairwise until none overlap is cheap
-        merged = False
-        for i in range(len(regions)):
-            for j in range(i + 1, len(regions)):
-                a, c = regions[i], regions[j]
-                if a[0] < c[2] and c[0] < a[2] and a[1] < c[3] and c[1] < a[3]:
-                    regions[i] = [min(a[0], c[0]), min(a[1], c[1]), max(a[2], c[2]), max(a[3], c[3])]
-                    del regions[j]
-                    merged = True
-                    break
-            if merged:
-                break
+    regions = merge_overlapping(regions)  # so that no face is searched for in two pieces
     return np.array(regions, np.int64)
 
 

@@ -38,8 +38,8 @@ def _grow(boxes: np.ndarray, margin: float, minimum: float) -> np.ndarray:
     return np.stack([boxes[:, 0] - g, boxes[:, 1] - g, boxes[:, 2] + g, boxes[:, 3] + g], axis=1)
 
 
-def _merge(boxes: list[list[float]]) -> list[list[float]]:
-    """Union boxes that overlap, until none do."""
+def merge_overlapping(boxes: list[list[float]]) -> list[list[float]]:
+    """Union boxes (xyxy, a list edited in place) that overlap, until none do."""
     merged = True
     while merged:
         merged = False
@@ -87,10 +87,10 @@ def plan_regions(
         return np.zeros((0, 4), np.int32)
     grown = _grow(boxes.astype(np.float32), margin, min_margin)
     regions: list[list[float]] = [
-        list(map(float, _snap(b, scale, frame_shape))) for b in _merge(grown.tolist())
+        list(map(float, _snap(b, scale, frame_shape))) for b in merge_overlapping(grown.tolist())
     ]
     # snapping grows regions, which may overlap again: one more merge, and snap the unions
-    snapped = [_snap(b, scale, frame_shape) for b in _merge(regions)]
+    snapped = [_snap(b, scale, frame_shape) for b in merge_overlapping(regions)]
     area = sum(model_side(r[2] - r[0], scale[0]) * model_side(r[3] - r[1], scale[1]) for r in snapped)
     if area > max_area * input_size[0] * input_size[1]:
         return None
