@@ -51,10 +51,12 @@ class BiometricsConfig(_Strict):
         ),
     )
     hog_box: bool = Field(
-        False,
+        True,
         description=(
             "Find dlib's landmarks in dlib's own HOG face box (the boxes its landmark model was trained "
-            "on) where the HOG detector finds the face, else in CenterFace's box (docs/models.md)"
+            "on) where the HOG detector finds the face, else in CenterFace's box. On LFW folds 1-5 (5-fold, "
+            "with flip): 98.83% vs 98.60%, false match rate 0.87% vs 1.20%, for ~11 ms of CPU a face "
+            "(docs/models.md)"
         ),
     )
     per_track: int = Field(3, ge=1, le=10, description="Best crops buffered per person track")
