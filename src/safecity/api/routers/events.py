@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from safecity.api.deps import DbSession, Principal, ensure_camera_visible, require
-from safecity.api.events_query import count_visible, get_event, query_visible
+from safecity.api.events_query import count_visible, get_event, media_url, query_visible
 from safecity.api.replies import json_reply
 from safecity.api.schemas import EventPage, EventPublic
 from safecity.bus.codec import event_to_dict
@@ -21,8 +21,7 @@ Name = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
 def public(event: Event) -> EventPublic:
-    url = f"/api/media/{event.snapshot}" if event.snapshot else None
-    return EventPublic(**event_to_dict(event), snapshot_url=url)
+    return EventPublic(**event_to_dict(event), snapshot_url=media_url(event.snapshot))
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
@@ -68,9 +67,7 @@ def events(
     conn = db.connection()
     items = query_visible(conn, q, who.cameras)
     total = count_visible(conn, q, who.cameras)
-    return json_reply(
-        EventPage(items=[public(e) for e in items], total=total, limit=limit, offset=offset), db
-    )
+    return json_reply(EventPage(items=items, total=total, limit=limit, offset=offset), db)
 
 
 @router.get("/{event_id}", response_model=EventPublic)
