@@ -146,8 +146,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Admission (docs/performance.md): at most `db_slots` requests hold a session at once; the others wait
     here, on the event loop, holding neither a worker thread nor a connection. Without it, a request that
     held a connection while waiting for a worker thread, with every worker thread waiting for a connection,
-    stalled the node until the pool timed out (503 "database busy" under 200 operators). The end of the
-    session runs on a thread of its own, never waiting for a busy worker pool while it holds a connection.
+    stalled the node until the pool timed out (503 "database busy" under 200 operators). The end of an
+    open transaction runs on a thread of its own, never waiting for a busy worker pool while it holds a
+    connection; a session with none (nothing read, or committed by the endpoint) is closed here.
     """
     node = get_node(request)
     async with _admission(request):
@@ -157,8 +158,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             yield db
             ok = True
         finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(_end, db, ok, limiter=anyio.CapacityLimiter(1))
+            if db.in_transaction():
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(_end, db, ok, limiter=anyio.CapacityLimiter(1))
+            else:  # nothing began (or the endpoint committed): closing does no I/O, no thread needed
+                db.close()
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -222,22 +226,32 @@ def _resolve(request: Request, db: Session, secret: str | None, cookie: str) -> 
     return Credential(principal, session.csrf_token, False, until)
 
 
-def authenticate(request: Request, db: Session) -> Principal:
-    """The caller of an HTTP request; 401 when there is none, 403 when a cookie request lacks CSRF or a
-    read-only token tries to change something. A credential resolved within the last `api.auth_cache_s`
-    seconds comes from the node's cache (`safecity.api.authcache`: revocations on this node empty it)."""
+def _credential(request: Request) -> tuple[str | None, str, str]:
+    """The request's bearer secret or session cookie, and its cache key (401 when there is neither)."""
     secret = _bearer(request)
     cookie = "" if secret is not None else request.cookies.get(SESSION_COOKIE, "")
     if secret is None and not cookie:
         raise _unauthorized("not authenticated: log in or send an API token")
+    return secret, cookie, f"t:{digest(secret)}" if secret is not None else f"s:{digest(cookie)}"
+
+
+def _auth_cache(request: Request) -> AuthCache | None:
     cache: AuthCache | None = getattr(request.app.state, "auth_cache", None)
-    key = f"t:{digest(secret)}" if secret is not None else f"s:{digest(cookie)}"
-    found = cache.get(key) if cache is not None else None
-    if found is None:
-        generation = cache.generation if cache is not None else 0  # before reading: a racing write wins
-        found = _resolve(request, db, secret, cookie)
-        if cache is not None:
-            cache.put(key, found, generation)
+    return cache
+
+
+def _load(request: Request, db: Session, secret: str | None, cookie: str, key: str) -> Credential:
+    """Read the credential from the database and cache it (a cache miss)."""
+    cache = _auth_cache(request)
+    generation = cache.generation if cache is not None else 0  # before reading: a racing write wins
+    found = _resolve(request, db, secret, cookie)
+    if cache is not None:
+        cache.put(key, found, generation)
+    return found
+
+
+def _admit(request: Request, found: Credential) -> Principal:
+    """403 when a cookie request lacks CSRF or a read-only token tries to change something."""
     if request.method not in SAFE_METHODS:
         if found.read_only:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "this API token is read-only")
@@ -246,11 +260,29 @@ def authenticate(request: Request, db: Session) -> Principal:
     return found.principal
 
 
-def current_principal(request: Request, db: DbSession) -> Principal:
-    principal = authenticate(request, db)
+def _authenticate_from_db(
+    request: Request, db: Session, secret: str | None, cookie: str, key: str
+) -> Principal:
+    principal = _admit(request, _load(request, db, secret, cookie, key))
     if db.in_transaction():
         with touching():
             db.commit()  # its touch stored, the connection returned: not held while waiting for a thread
+    return principal
+
+
+async def current_principal(request: Request, db: DbSession) -> Principal:
+    """The caller of an HTTP request; 401 when there is none, 403 when a cookie request lacks CSRF or a
+    read-only token tries to change something. A credential resolved within the last `api.auth_cache_s`
+    seconds comes from the node's cache (`safecity.api.authcache`: revocations on this node empty it) and
+    is checked on the event loop (no I/O: a worker thread hop cost more than the check); a miss is read
+    from the database on a worker thread."""
+    secret, cookie, key = _credential(request)
+    cache = _auth_cache(request)
+    found = cache.get(key) if cache is not None else None
+    if found is not None:
+        principal = _admit(request, found)
+    else:
+        principal = await run_in_threadpool(_authenticate_from_db, request, db, secret, cookie, key)
     request.state.principal = principal
     set_actor(db, principal.username)  # privileged changes in this request are audited as theirs
     return principal

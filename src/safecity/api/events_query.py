@@ -7,6 +7,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.engine import RowMapping
 
+from safecity.api.schemas import EventPublic
 from safecity.store import EventQuery
 from safecity.store.models import EventRow
 from safecity.store.repository import event_filters
@@ -25,8 +26,19 @@ def _event(row: RowMapping) -> Event:
     return Event(**values)
 
 
-def query_visible(conn: Connection, q: EventQuery, cameras: frozenset[str] | None) -> list[Event]:
-    """Events matching `q` among `cameras` (None: all), newest first, paged."""
+def media_url(snapshot: str | None) -> str | None:
+    return f"/api/media/{snapshot}" if snapshot else None
+
+
+def _public(row: RowMapping) -> EventPublic:
+    # straight from the row: the Event, its dict and the ISO strings parsed back cost more than the query
+    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+    values["kind"] = EventKind(values["kind"]).value
+    return EventPublic(**values, snapshot_url=media_url(values["snapshot"]))
+
+
+def query_visible(conn: Connection, q: EventQuery, cameras: frozenset[str] | None) -> list[EventPublic]:
+    """Events matching `q` among `cameras` (None: all), newest first, paged, as the API shows them."""
     stmt = (
         select(*(_EVENTS.c[n] for n in _COLUMNS))
         .where(*event_filters(q, cameras))
@@ -34,7 +46,7 @@ def query_visible(conn: Connection, q: EventQuery, cameras: frozenset[str] | Non
         .limit(q.limit)
         .offset(q.offset)
     )
-    return [_event(r) for r in conn.execute(stmt).mappings()]
+    return [_public(r) for r in conn.execute(stmt).mappings()]
 
 
 def count_visible(conn: Connection, q: EventQuery, cameras: frozenset[str] | None) -> int:

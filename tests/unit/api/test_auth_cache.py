@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from safecity.accounts.models import ApiTokenRow, SessionRow, UserRow
 from safecity.accounts.sessions import revoke_user_sessions, revoke_user_tokens
 from safecity.api.authcache import TOUCH, WATCHED, AuthCache, Credential
+from safecity.api.deps import CSRF_HEADER
 from support.api_harness import ApiHarness
 
 LONG = {"auth_cache_s": 60}
@@ -56,6 +57,25 @@ def test_a_credential_checked_a_moment_ago_is_not_read_again(harness: ApiHarness
         assert web.get("/api/events").status_code == 200
         assert harness.client.get("/api/events", headers=token).status_code == 200
     assert len(reads) == first
+
+
+def test_a_cached_credential_is_still_held_to_csrf_and_to_its_read_only_scope(harness: ApiHarness) -> None:
+    # a cached credential is checked on the event loop, not by the database path: the same refusals apply
+    harness.user("operator", username="cy")
+    web = harness.browser("cy")
+    read_only = {"Authorization": f"Bearer {harness.token('cy', scopes=['read-only'])}"}
+    reads = _credential_reads(harness)
+    assert web.get("/api/alerts").status_code == 200
+    assert harness.client.get("/api/alerts", headers=read_only).status_code == 200
+    first = len(reads)
+    forged = web.post(
+        "/api/incidents", json={"title": "x", "priority": "low"}, headers={CSRF_HEADER: "forged"}
+    )
+    assert forged.status_code == 403 and CSRF_HEADER in forged.json()["detail"]
+    r = harness.client.post("/api/incidents", json={"title": "x", "priority": "low"}, headers=read_only)
+    assert r.status_code == 403 and "read-only" in r.json()["detail"]
+    assert len(reads) == first  # both refused from the cache
+    assert web.post("/api/incidents", json={"title": "x", "priority": "low"}).status_code == 201
 
 
 def _cached_session_and_token(h: ApiHarness, name: str, role: str = "operator") -> tuple[Any, Any, UserRow]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from safecity.accounts.users import get_user
 from safecity.api.deps import DbSession, Node, Principal, ensure_camera_visible, require
+from safecity.api.replies import json_reply
 from safecity.api.routers._operations import (
     IdPath,
     Ops,
@@ -48,16 +49,17 @@ def list_alerts(
     until: Until = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> AlertPage:
+) -> Response:
     """Alerts, most recently seen first, of the cameras the caller may see; `since`/`until`: alerts
     active at some time in that period (seen last at or after `since`, first at or before `until`)."""
     if camera_id is not None:
         ensure_camera_visible(who, camera_id, hide=False)
     f = repo.AlertFilter(status_, severity, camera_id, who.cameras, limit, offset, utc(since), utc(until))
     rows, total = repo.list_alerts(db, f)
-    return AlertPage(
+    page = AlertPage(
         items=[AlertPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
     )
+    return json_reply(page, db)
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertPublic)

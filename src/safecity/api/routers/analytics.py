@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from safecity.analytics.config import Metric
 from safecity.analytics.dashboard import SiteDashboard, SiteInfo
@@ -62,12 +63,18 @@ def on_stop(node: App) -> None:
         jobs.stop()
 
 
-def get_analytics(request: Request) -> Analytics:
+def _analytics(request: Request) -> Analytics:
     found = getattr(request.app.state, "analytics", None)
     if not isinstance(found, Analytics):
         node = get_node(request)
         found = request.app.state.analytics = analytics_for(node.settings, node.engine)
     return found
+
+
+async def get_analytics(request: Request) -> Analytics:
+    # async: made once per node (on a worker thread), then only read: no thread hop per request
+    found = getattr(request.app.state, "analytics", None)
+    return found if isinstance(found, Analytics) else await run_in_threadpool(_analytics, request)
 
 
 Service = Annotated[Analytics, Depends(get_analytics)]
@@ -112,7 +119,7 @@ def _in_period(
 
 
 @router.get("/sites", response_model=list[SiteInfo])
-def sites(a: Service, who: Reader) -> list[SiteInfo]:
+async def sites(a: Service, who: Reader) -> list[SiteInfo]:  # async: configuration only, no I/O
     """The configured sites, each with the cameras of it the caller may see."""
     return [
         SiteInfo(id=s.id, name=s.name or s.id, cameras=a.site_cameras(s, who.cameras)) for s in a.cfg.sites

@@ -84,5 +84,5 @@ def logout(request: Request, db: DbSession, node: Node, who: Caller) -> Response
 
 
 @router.get("/me", response_model=Me)
-def me(who: Caller) -> Me:
-    return me_of(who)
+async def me(who: Caller) -> Me:
+    return me_of(who)  # async: no I/O, so no worker thread (one hop for the call, one for validation)

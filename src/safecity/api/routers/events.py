@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from safecity.api.deps import DbSession, Principal, ensure_camera_visible, require
-from safecity.api.events_query import count_visible, get_event, query_visible
+from safecity.api.events_query import count_visible, get_event, media_url, query_visible
+from safecity.api.replies import json_reply
 from safecity.api.schemas import EventPage, EventPublic
 from safecity.bus.codec import event_to_dict
 from safecity.store import EventQuery
@@ -20,8 +21,7 @@ Name = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
 def public(event: Event) -> EventPublic:
-    url = f"/api/media/{event.snapshot}" if event.snapshot else None
-    return EventPublic(**event_to_dict(event), snapshot_url=url)
+    return EventPublic(**event_to_dict(event), snapshot_url=media_url(event.snapshot))
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
@@ -49,7 +49,7 @@ def events(
     until: Annotated[datetime | None, Query(description="Exclusive (UTC if no offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> EventPage:
+) -> Response:
     """Events, newest first, with the total matching count for paging."""
     if camera_id is not None:
         ensure_camera_visible(who, camera_id, hide=False)
@@ -67,7 +67,7 @@ def events(
     conn = db.connection()
     items = query_visible(conn, q, who.cameras)
     total = count_visible(conn, q, who.cameras)
-    return EventPage(items=[public(e) for e in items], total=total, limit=limit, offset=offset)
+    return json_reply(EventPage(items=items, total=total, limit=limit, offset=offset), db)
 
 
 @router.get("/{event_id}", response_model=EventPublic)

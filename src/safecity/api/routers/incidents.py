@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from safecity.api.camera_store import get_camera
 from safecity.api.deps import DbSession, Node, Principal, require
+from safecity.api.replies import json_reply
 from safecity.api.routers._operations import IdPath, actor, commit, publish, translated
 from safecity.app import App
 from safecity.operations import alerts as alert_repo
@@ -62,10 +63,10 @@ def list_incidents(
     status_: Annotated[IncidentStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> IncidentPage:
+) -> Response:
     """Incidents, newest first."""
     rows, total = service.list_incidents(db, status_, who.cameras, limit, offset)
-    return IncidentPage(items=summaries(rows), total=total, limit=limit, offset=offset)
+    return json_reply(IncidentPage(items=summaries(rows), total=total, limit=limit, offset=offset), db)
 
 
 def with_camera_position(db: DbSession, body: IncidentCreate) -> IncidentCreate:
