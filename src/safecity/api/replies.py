@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 
 
 @cache
-def adapter(tp: Any) -> TypeAdapter[Any]:
-    """One adapter per response type (building one compiles a serializer)."""
+def adapter(tp: type[BaseModel]) -> TypeAdapter[Any]:
+    """One adapter per response model (building one compiles a serializer)."""
     return TypeAdapter(tp)
 
 
-def json_reply(value: BaseModel | list[Any], db: Session | None = None, *, tp: Any = None) -> Response:
-    """`value` (of the route's `response_model`, or `tp` such as `list[X]`) as FastAPI would send it."""
-    body = adapter(type(value) if tp is None else tp).dump_json(value, by_alias=True)
+def json_reply(value: BaseModel, db: Session | None = None) -> Response:
+    """`value` (of the route's `response_model`) as FastAPI would send it."""
+    body = adapter(type(value)).dump_json(value, by_alias=True)
     if db is not None:
         db.commit()
     return Response(body, media_type="application/json")

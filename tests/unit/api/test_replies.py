@@ -48,25 +48,16 @@ def _app() -> FastAPI:
     def by_reply() -> Response:
         return json_reply(PAGE)
 
-    @app.get("/fastapi-list", response_model=list[Item])
-    def list_by_fastapi() -> list[Item]:
-        return PAGE.items
-
-    @app.get("/reply-list", response_model=list[Item])
-    def list_by_reply() -> Response:
-        return json_reply(PAGE.items, tp=list[Item])
-
     return app
 
 
 def test_json_reply_sends_what_fastapi_sends() -> None:
     client = TestClient(_app())
-    for ours, theirs in (("/reply", "/fastapi"), ("/reply-list", "/fastapi-list")):
-        mine, reference = client.get(ours), client.get(theirs)
-        assert mine.status_code == reference.status_code == 200
-        assert mine.content == reference.content
-        assert mine.headers["content-type"] == reference.headers["content-type"]
-        assert mine.headers["content-length"] == reference.headers["content-length"]
+    mine, reference = client.get("/reply"), client.get("/fastapi")
+    assert mine.status_code == reference.status_code == 200
+    assert mine.content == reference.content
+    assert mine.headers["content-type"] == reference.headers["content-type"]
+    assert mine.headers["content-length"] == reference.headers["content-length"]
     assert b'"type":"a"' in client.get("/reply").content  # by alias, as FastAPI does
 
 
