@@ -111,11 +111,9 @@ class Misses:
     def __init__(self, reader: PlateReader) -> None:
         self.reader, self.calls = reader, 0
 
-    def locate(
-        self, image: np.ndarray, region: object = None, upscale: float = 1.0
-    ) -> list[tuple[int, int, int, int]]:
+    def locate(self, image: np.ndarray, region: object = None) -> list[tuple[int, int, int, int]]:
         self.calls += 1
-        return self.reader.locate(image, region, upscale) if self.calls == 1 else []  # type: ignore[arg-type]
+        return self.reader.locate(image, region) if self.calls == 1 else []  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("hold_s", [1.0, 0.0])

@@ -136,21 +136,16 @@ class PlateReader:
         return str(out.txts[0]), float(out.scores[0])
 
     def locate(
-        self, image: np.ndarray, region: Sequence[float] | None = None, upscale: float = 1.0
+        self, image: np.ndarray, region: Sequence[float] | None = None
     ) -> list[tuple[int, int, int, int]]:
         """Boxes (x1, y1, x2, y2, in `image` coordinates) of plate-shaped text in `region`, without reading
-        it: what redaction blurs. Cheaper than `read` (detection only). `upscale` > 1 enlarges the crop
-        first, at most to the detector's input limit (`max_side`), so the cost stays that of one input:
-        the detector misses small plates it finds at twice the size (as `read`'s second look)."""
+        it: what redaction blurs. Cheaper than `read` (detection only)."""
         ox, oy, crop = _crop(image, region)
         if crop.size == 0 or min(crop.shape[:2]) < 16:
             return []
-        factor = min(upscale, self.config.max_side / max(crop.shape[:2]))
-        if factor > 1:
-            crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
         with self._lock:
             quads = self._plate_quads(self._engine, crop)
-        return [_box(quad / max(factor, 1.0), ox, oy) for quad in quads]
+        return [_box(quad, ox, oy) for quad in quads]
 
     def _candidate(self, quad: np.ndarray, text: str, score: float, ox: int, oy: int) -> PlateRead | None:
         found = match(normalize(text), self.config.countries)
