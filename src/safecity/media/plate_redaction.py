@@ -14,8 +14,8 @@ carried onto the vehicle box that overlaps the old one most, so a plate does not
 frame. `ClipPlateRedactor` adds the vehicle detector, for frames that come without tracks (clips).
 
 Uploaded photos (public reports, field-unit messages) use a `PhotoPlateRedactor`: no vehicle box, since a
-photo may be a close-up of a car that fills it; plates are looked for in the whole photo and in a 3x3 grid
-of overlapping tiles, enlarged: ten detections per photo, each at most 640 px (the detector's working
+photo may be a close-up of a car that fills it; plates are looked for in the whole photo and in a 4x4 grid
+of overlapping tiles, enlarged: 17 detections per photo, each at most 640 px (the detector's working
 memory grows with its input's area, and 20 photos uploaded at once must keep the server's memory bounded).
 """
 
@@ -42,10 +42,13 @@ HOLD_S = 1.0  # a plate found in a vehicle box stays masked this long where the 
 HOLD_IOU = 0.3  # the vehicle box of a later frame that overlaps the remembered one this much carries it
 CLIP_FPS = 25.0  # clip frames come without times: the memory counts frames at this nominal rate
 TILE_UPSCALE = 2.0  # uploaded photos: each tile enlarged up to this much (`PhotoPlateRedactor`)
-# uploaded photos: a 3x3 grid of tiles, each grown by 5% of the photo's side, every look at most 640 px:
-# as many plates masked as 2x2 tiles at 960 px on the benchmark's photos (197 against 198 of 200), at less
-# CPU, and half the detector's working memory (docs/plates.md)
-PHOTO_SIDE, PHOTO_GRID, PHOTO_MARGIN = 640, 3, 0.05
+# uploaded photos: a 4x4 grid of tiles, each grown by 5% of the photo's side, every look at most 640 px:
+# no benchmark plate readable after masking (0 of 179; 3x3 tiles left 2), at half the detector's working
+# memory of looks up to 960 px (docs/plates.md)
+PHOTO_SIDE, PHOTO_GRID, PHOTO_MARGIN = 640, 4, 0.05
+# a tile is there for small plates (the whole photo's look sees the large ones): a box taller than this
+# share of its tile is texture the enlarged tile made look like text (foliage, gravel), not a plate
+TILE_MAX_PLATE = 0.5
 
 
 class PlateRedactor:
@@ -220,12 +223,15 @@ class PhotoPlateRedactor:
     def plate_boxes(self, image: np.ndarray) -> np.ndarray | None:
         h, w = image.shape[:2]
         whole = self.redactor.plate_boxes(image, np.array([[0, 0, w, h]], np.float32), side=self.side)
-        tiles = self.redactor.plate_boxes(
-            image, photo_tiles(w, h, self.grid, self.margin), TILE_UPSCALE, self.side
-        )
-        if whole is None or tiles is None:
+        if whole is None:
             return None
-        return np.concatenate([whole, tiles])
+        found = [whole]
+        for tile in photo_tiles(w, h, self.grid, self.margin):
+            boxes = self.redactor.plate_boxes(image, tile[None], TILE_UPSCALE, self.side)
+            if boxes is None:
+                return None
+            found.append(boxes[boxes[:, 3] - boxes[:, 1] <= TILE_MAX_PLATE * (tile[3] - tile[1])])
+        return np.concatenate(found)
 
     def redact(self, image: np.ndarray) -> np.ndarray:
         plates = self.plate_boxes(image)
