@@ -146,7 +146,9 @@ def _free_port() -> int:
 def _post_from(source: str, port: str, photo: bytes) -> int:
     """One public report with `photo`, sent from the loopback address `source` (one client each)."""
     body, ctype = _multipart(_report_fields(), ("photo.png", photo, "image/png"))
-    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120, source_address=(source, 0))
+    # the 20 photos queue behind one decoder thread, each with its face and plate passes (~3 s of CPU):
+    # the last answer can take minutes on a busy machine, and this test is about memory, not latency
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=600, source_address=(source, 0))
     try:
         conn.request("POST", "/api/public/reports", body=body, headers={"Content-Type": ctype})
         return conn.getresponse().status

@@ -111,9 +111,12 @@ class Misses:
     def __init__(self, reader: PlateReader) -> None:
         self.reader, self.calls = reader, 0
 
-    def locate(self, image: np.ndarray, region: object = None) -> list[tuple[int, int, int, int]]:
+    def locate(
+        self, image: np.ndarray, region: object = None, upscale: float = 1.0, side: int | None = None
+    ) -> list[tuple[int, int, int, int]]:
         self.calls += 1
-        return self.reader.locate(image, region) if self.calls == 1 else []  # type: ignore[arg-type]
+        found = self.reader.locate(image, region, upscale, side)  # type: ignore[arg-type]
+        return found if self.calls == 1 else []
 
 
 @pytest.mark.parametrize("hold_s", [1.0, 0.0])

@@ -12,6 +12,11 @@ short memory. A plate found in a vehicle box is remembered relative to that box 
 frame where the text detector misses it (motion blur, a glint, a steeper angle) the remembered box is
 carried onto the vehicle box that overlaps the old one most, so a plate does not flash readable for a
 frame. `ClipPlateRedactor` adds the vehicle detector, for frames that come without tracks (clips).
+
+Uploaded photos (public reports, field-unit messages) use a `PhotoPlateRedactor`: no vehicle box, since a
+photo may be a close-up of a car that fills it; plates are looked for in the whole photo and in a 4x4 grid
+of overlapping tiles, enlarged: 17 detections per photo, each at most 640 px (the detector's working
+memory grows with its input's area, and 20 photos uploaded at once must keep the server's memory bounded).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import supervision as sv
 
-from safecity.media.face_redaction import blur_boxes
+from safecity.media.face_redaction import blur_boxes, obscure_all
 from safecity.media.redaction import Redactor
 from safecity.types import class_ids
 from safecity.vision.plate_stage import VEHICLES
@@ -36,6 +41,14 @@ PLATE_GROW = 0.25  # of the plate box on each side, blurred with it (the frame o
 HOLD_S = 1.0  # a plate found in a vehicle box stays masked this long where the detector misses it
 HOLD_IOU = 0.3  # the vehicle box of a later frame that overlaps the remembered one this much carries it
 CLIP_FPS = 25.0  # clip frames come without times: the memory counts frames at this nominal rate
+TILE_UPSCALE = 2.0  # uploaded photos: each tile enlarged up to this much (`PhotoPlateRedactor`)
+# uploaded photos: a 4x4 grid of tiles, each grown by 5% of the photo's side, every look at most 640 px:
+# no benchmark plate readable after masking (0 of 179; 3x3 tiles left 2), at half the detector's working
+# memory of looks up to 960 px (docs/plates.md)
+PHOTO_SIDE, PHOTO_GRID, PHOTO_MARGIN = 640, 4, 0.05
+# a tile is there for small plates (the whole photo's look sees the large ones): a box taller than this
+# share of its tile is texture the enlarged tile made look like text (foliage, gravel), not a plate
+TILE_MAX_PLATE = 0.5
 
 
 class PlateRedactor:
@@ -57,8 +70,11 @@ class PlateRedactor:
                     log.exception("plate redaction: no plate models; vehicle boxes are obscured whole")
             return self._reader
 
-    def plate_boxes(self, image: np.ndarray, vehicle_boxes: np.ndarray) -> np.ndarray | None:
-        """Plate boxes (N, 4) inside the vehicle boxes; None when the models are unavailable."""
+    def plate_boxes(
+        self, image: np.ndarray, vehicle_boxes: np.ndarray, upscale: float = 1.0, side: int | None = None
+    ) -> np.ndarray | None:
+        """Plate boxes (N, 4) inside the vehicle boxes (each enlarged up to `upscale` times, or shrunk to
+        `side`, for the detector: `PlateReader.locate`); None when the models are unavailable."""
         reader = self._get()
         if reader is None:
             return None
@@ -67,7 +83,7 @@ class PlateRedactor:
         for x1, y1, x2, y2 in np.asarray(vehicle_boxes, np.float32).reshape(-1, 4):
             px, py = VEHICLE_PAD * (x2 - x1), VEHICLE_PAD * (y2 - y1)
             region = (max(0.0, x1 - px), max(0.0, y1 - py), min(float(w), x2 + px), min(float(h), y2 + py))
-            found.extend(reader.locate(image, region))
+            found.extend(reader.locate(image, region, upscale, side))
         return np.asarray(found, np.float32).reshape(-1, 4)
 
     def redact(self, image: np.ndarray, vehicle_boxes: np.ndarray) -> np.ndarray:
@@ -173,6 +189,76 @@ class ClipPlateRedactor:
         ts = self.frames / self.fps
         self.frames += 1
         return self.masker.mask(image, vehicle_boxes(self.detect(image)), ts)
+
+
+def photo_tiles(width: int, height: int, grid: int = PHOTO_GRID, margin: float = PHOTO_MARGIN) -> np.ndarray:
+    """A `grid` x `grid` split of a photo (xyxy), each tile grown by `margin` of the photo's side (and
+    widened 5% more by `PlateRedactor.plate_boxes`), so a plate on a seam is whole in one of them."""
+    mx, my, tx, ty = margin * width, margin * height, width / grid, height / grid
+    tiles = [
+        (max(0.0, x - mx), max(0.0, y - my), min(float(width), x + tx + mx), min(float(height), y + ty + my))
+        for y in (i * ty for i in range(grid))
+        for x in (i * tx for i in range(grid))
+    ]
+    return np.asarray(tiles, np.float32)
+
+
+class PhotoPlateRedactor:
+    """A `Redactor` for uploaded photos: plate-shaped text anywhere in the photo obscured. The text detector
+    looks at the whole photo (large plates: a close-up of a car), then at its tiles, each enlarged up to
+    twice (`TILE_UPSCALE`): a plate of a car across the street is found at twice the size that the whole
+    photo misses, and in a photo larger than the detector's input a tile is seen closer to full size.
+    Every look is at most `side` pixels on its longer side. Fails closed: without the plate models the
+    whole photo is obscured."""
+
+    def __init__(
+        self,
+        redactor: PlateRedactor,
+        side: int | None = PHOTO_SIDE,
+        grid: int = PHOTO_GRID,
+        margin: float = PHOTO_MARGIN,
+    ) -> None:
+        self.redactor, self.side, self.grid, self.margin = redactor, side, grid, margin
+
+    def plate_boxes(self, image: np.ndarray) -> np.ndarray | None:
+        h, w = image.shape[:2]
+        whole = self.redactor.plate_boxes(image, np.array([[0, 0, w, h]], np.float32), side=self.side)
+        if whole is None:
+            return None
+        found = [whole]
+        for tile in photo_tiles(w, h, self.grid, self.margin):
+            boxes = self.redactor.plate_boxes(image, tile[None], TILE_UPSCALE, self.side)
+            if boxes is None:
+                return None
+            found.append(boxes[boxes[:, 3] - boxes[:, 1] <= TILE_MAX_PLATE * (tile[3] - tile[1])])
+        return np.concatenate(found)
+
+    def redact(self, image: np.ndarray) -> np.ndarray:
+        plates = self.plate_boxes(image)
+        if plates is None:
+            return obscure_all(image)
+        return blur_boxes(image, plates, grow=PLATE_GROW) if len(plates) else image
+
+
+_default: PlateRedactor | None = None
+_default_lock = threading.Lock()
+
+
+def default_plate_redactor() -> PlateRedactor:
+    """A process-wide plate redactor on the installed plate models, for a process without a node's
+    `Plates` (as `face_redaction.default_redactor` is for faces)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = PlateRedactor(_installed_reader)
+        return _default
+
+
+def _installed_reader() -> PlateReader:
+    from safecity.vision.models import default_cache_dir
+    from safecity.vision.plates_models import plate_model_paths
+
+    return PlateReader(*plate_model_paths(default_cache_dir()))
 
 
 class RedactorChain:

@@ -2,8 +2,8 @@
 `message` entries of the incident's append-only timeline.
 
 A photo is sanitised like a public report's (decoded, re-encoded without metadata) and stored twice: as
-taken, and with faces blurred. Who lacks `media:unredacted` only ever gets the blurred copy; the original
-is for privileged, audited views (the API writes the audit entry).
+taken, and with faces and plates blurred (`safecity.api.photo_privacy`). Who lacks `media:unredacted` only
+ever gets the blurred copy; the original is for privileged, audited views (the API writes the audit entry).
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def photo_keys(incident_id: int, photo_id: str) -> tuple[str, str]:
 def store_photo(
     media: MediaStorage, incident_id: int, data: bytes, max_bytes: int, redactor: Redactor
 ) -> str:
-    """Sanitise, blur faces and store both copies; returns the photo id. ReportRejected on a bad photo."""
+    """Sanitise, blur (faces, plates: `redactor`) and store both copies; returns the photo id.
+    ReportRejected on a bad photo."""
     clean, _ = sanitize_photo(data, ReportsConfig(max_photo_bytes=max_bytes))
     image = cv2.imdecode(np.frombuffer(clean, np.uint8), cv2.IMREAD_COLOR)
     if image is None:

@@ -1,10 +1,11 @@
-"""Public-report photos stored face-blurred, with the original kept apart (DESIGN: stored pictures have
-faces blurred unless a privileged, audited request asks otherwise).
+"""Public-report photos stored face- and plate-blurred, with the original kept apart (DESIGN: stored
+pictures have faces and plates blurred unless a privileged, audited request asks otherwise).
 
 A report's `photo_key` names the blurred copy (`reports/<day>/<id>.<ext>`): what triage sees. The
 sanitised original (metadata already stripped) is stored under `reports-originals/` with the same day and
-id, and is served only to `media:unredacted`, audited. The redactor fails closed (whole picture obscured)
-when it has no face model, so a photo is never stored unblurred under `reports/`.
+id, and is served only to `media:unredacted`, audited. The redactor (faces then plates,
+`safecity.api.photo_privacy`) fails closed (whole picture obscured) when it has no model, so a photo is
+never stored unblurred under `reports/`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def original_key(photo_key: str) -> str:
 
 
 def blurred(clean: bytes, ext: str, redactor: Redactor) -> bytes:
-    """The photo re-encoded (same format) with its faces blurred."""
+    """The photo re-encoded (same format) with its faces (and plates) blurred by `redactor`."""
     image = cv2.imdecode(np.frombuffer(clean, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ValueError("the sanitised photo does not decode")

@@ -30,6 +30,7 @@ from safecity.media.plate_redaction import (
     PLATE_GROW,
     VEHICLE_PAD,
     ClipPlateRedactor,
+    PhotoPlateRedactor,
     PlateMasker,
     PlateRedactor,
     vehicle_boxes,
@@ -65,7 +66,7 @@ class _Live:
 
 class Plates:
     """The node's plate parts: `redact_snapshot` (every camera), `mask_live` (live view), `clip_redactor`
-    (exports), `step_for(camera)` (cameras that read)."""
+    (exports), `photo_redactor` (uploaded photos), `step_for(camera)` (cameras that read)."""
 
     def __init__(
         self,
@@ -138,6 +139,11 @@ class Plates:
     def clip_redactor(self, detect: Callable[[np.ndarray], sv.Detections]) -> ClipPlateRedactor | None:
         """A new plate redactor for one clip (vehicles found by `detect`); None with `plates.redact` off."""
         return ClipPlateRedactor(detect, self.export_redactor) if self.config.redact else None
+
+    def photo_redactor(self) -> PhotoPlateRedactor | None:
+        """Plates obscured anywhere in an uploaded photo (reports, messages), with the node's one reader
+        (a photo may wait behind a read); None with `plates.redact` off."""
+        return PhotoPlateRedactor(self.redactor) if self.config.redact else None
 
     def step_for(self, camera_id: str, publish: Callable[[Event], None]) -> PlateStep | None:
         """The plate step of a camera, or None when this camera reads no plate."""

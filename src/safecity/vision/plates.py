@@ -136,16 +136,32 @@ class PlateReader:
         return str(out.txts[0]), float(out.scores[0])
 
     def locate(
-        self, image: np.ndarray, region: Sequence[float] | None = None
+        self,
+        image: np.ndarray,
+        region: Sequence[float] | None = None,
+        upscale: float = 1.0,
+        side: int | None = None,
     ) -> list[tuple[int, int, int, int]]:
         """Boxes (x1, y1, x2, y2, in `image` coordinates) of plate-shaped text in `region`, without reading
-        it: what redaction blurs. Cheaper than `read` (detection only)."""
+        it: what redaction blurs. Cheaper than `read` (detection only). `upscale` > 1 enlarges the crop
+        first, at most to the detector's input limit (`max_side`), so the cost stays that of one input:
+        the detector misses small plates it finds at twice the size (as `read`'s second look). `side`
+        (below `max_side`) is a smaller input limit: a larger crop is shrunk to it here, which bounds the
+        detector's working memory (it grows with the input's area: ~100 MB at 960x960)."""
         ox, oy, crop = _crop(image, region)
         if crop.size == 0 or min(crop.shape[:2]) < 16:
             return []
+        limit = min(side, self.config.max_side) if side is not None else self.config.max_side
+        factor = min(upscale, limit / max(crop.shape[:2]))
+        if factor > 1:
+            crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        elif factor < 1 and side is not None:
+            crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        else:
+            factor = 1.0  # rapidocr shrinks a crop over `max_side` itself and maps its boxes back
         with self._lock:
             quads = self._plate_quads(self._engine, crop)
-        return [_box(quad, ox, oy) for quad in quads]
+        return [_box(quad / factor, ox, oy) for quad in quads]
 
     def _candidate(self, quad: np.ndarray, text: str, score: float, ox: int, oy: int) -> PlateRead | None:
         found = match(normalize(text), self.config.countries)

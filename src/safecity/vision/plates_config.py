@@ -33,7 +33,8 @@ class PlatesConfig(BaseModel):
     redact: bool = Field(
         True,
         description="Blur plate-shaped text inside vehicle boxes of every stored snapshot, live frame and "
-        "redacted clip export (needs the plate models; without them the vehicle boxes are blurred whole)",
+        "redacted clip export, and anywhere in stored report and message photos (needs the plate models; "
+        "without them the vehicle boxes, or the photo, are blurred whole)",
     )
     non_hit_retention_hours: float = Field(
         24.0,

@@ -18,11 +18,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Response, Up
 from pydantic import BaseModel
 
 from safecity.api.deps import DbSession, Node, Principal, require
+from safecity.api.photo_privacy import photo_redactor
 from safecity.api.routers._operations import IdPath, actor, translated
 from safecity.api.routers.field_ops import IdempotencyKey, finish, own_unit
 from safecity.app import App
 from safecity.governance import audit
-from safecity.media.face_redaction import default_redactor
 from safecity.media.storage import MediaNotFoundError
 from safecity.operations import dispatch as dispatch_service
 from safecity.operations import field_units
@@ -66,7 +66,7 @@ def _photo_id(node: App, incident_id: int, photo: UploadFile | None) -> str | No
     if not data:
         return None
     try:
-        return service.store_photo(node.media, incident_id, data, cap, default_redactor())
+        return service.store_photo(node.media, incident_id, data, cap, photo_redactor(node))
     except ReportRejected as exc:
         raise HTTPException(exc.status, f"photo: {exc.reason}") from exc
 

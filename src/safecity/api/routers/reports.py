@@ -25,6 +25,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
 from safecity.api.deps import DbSession, Node, Principal, require
+from safecity.api.photo_privacy import photo_redactor
 from safecity.api.routers._operations import (
     IdPath,
     Ops,
@@ -38,8 +39,6 @@ from safecity.api.routers._operations import (
 )
 from safecity.api.viewing import viewing_sessions
 from safecity.app import App
-from safecity.media.face_redaction import default_redactor
-from safecity.media.redaction import Redactor
 from safecity.media.safe_image import ImageRejected, check_content_type, client_slot
 from safecity.media.storage import MediaNotFoundError
 from safecity.operations import reports as service
@@ -152,11 +151,6 @@ def _validate(fields: dict[str, str]) -> PublicReportCreate:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
 
 
-def _redactor(node: App) -> Redactor:
-    bio = node.biometrics
-    return bio.redactor if bio is not None else default_redactor()
-
-
 def _save(node: App, data: PublicReportCreate, photo: bytes | None, cfg: ReportsConfig) -> ReportPublic:
     """Blocking part (photo decoding, storage, database): runs in the thread pool."""
     try:
@@ -169,7 +163,8 @@ def _save(node: App, data: PublicReportCreate, photo: bytes | None, cfg: Reports
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, f"camera_id: no camera {data.camera_id!r}"
             )
-        key = store_report_photo(node.media, *clean, observed, _redactor(node)) if clean is not None else None
+        redactor = photo_redactor(node)
+        key = store_report_photo(node.media, *clean, observed, redactor) if clean is not None else None
         row = service.create_report(db, data, observed, key)
         out = report_view(row)
         db.commit()
